@@ -1,0 +1,53 @@
+"""Errors raised by the sync engine and the ProcureUAT client.
+
+Messages never contain a password, key, passphrase or connection string: they are
+shown to desk users and written to Sync Log rows as they are.
+"""
+
+
+class O2OSyncError(Exception):
+	"""Base class of every error the engine raises on purpose."""
+
+
+class ProcureUATConnectionError(O2OSyncError):
+	"""The portal could not be reached; `reason` is a short machine-readable code."""
+
+	reason = "connection"
+
+
+class BastionUnreachable(ProcureUATConnectionError):
+	reason = "bastion_unreachable"
+
+
+class HostKeyMismatch(ProcureUATConnectionError):
+	reason = "host_key_mismatch"
+
+
+class SSHAuthFailed(ProcureUATConnectionError):
+	reason = "ssh_auth_refused"
+
+
+class DatabaseRefused(ProcureUATConnectionError):
+	reason = "database_refused"
+
+
+class InvoiceError(O2OSyncError):
+	"""One invoice cannot be synced; the rest of the batch carries on.
+
+	`invoice` names the document (portal requisition id, or Purchase Invoice name),
+	`field` the field at fault and `line` the portal line id or ERPNext row index.
+	"""
+
+	def __init__(self, message: str, *, invoice=None, field: str | None = None, line=None):
+		super().__init__(message)
+		self.invoice = invoice
+		self.field = field
+		self.line = line
+
+
+class AmbiguousSupplier(InvoiceError):
+	"""Two or more Suppliers match one portal vendor; a person must link one."""
+
+
+class NeedsAttention(InvoiceError):
+	"""The change is held for a person (conflict, paid invoice cancelled on the portal...)."""
