@@ -1,0 +1,176 @@
+"""The engine's port onto ERPNext: what the sync needs from the other side, nothing more.
+
+`erpnext_port.FrappePort` is the implementation that ships (Frappe's own API);
+`tests/inmemory_port.py` is the in-memory one for the engine's unit tests. Both keep
+to the shapes below. Amounts are Decimal rupees, dates `datetime.date`, datetimes
+naive Asia/Kolkata.
+"""
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from .records import Vendor
+
+PULL = "ProcureUAT to ERPNext"
+PUSH = "ERPNext to ProcureUAT"
+
+# Sync Mapping statuses
+SYNCED = "Synced"
+PENDING = "Pending"
+FAILED = "Failed"
+CONFLICT = "Conflict"
+
+# Sync Log statuses
+SUCCESS = "Success"
+SKIPPED = "Skipped"
+
+ORIGIN_PORTAL = "ProcureUAT"
+ORIGIN_ERPNEXT = "ERPNext"
+
+
+@dataclass
+class MappingRecord:
+	"""One Sync Mapping row: the sync state of a (requisition, vendor) pair."""
+
+	procureuat_id: int
+	procureuat_vendor_id: int
+	purchase_invoice: str | None = None
+	origin: str = ORIGIN_PORTAL
+	status: str = PENDING
+	procureuat_invoice_number: str | None = None
+	entity_id: str | None = None
+	portal_hash: str | None = None
+	erpnext_hash: str | None = None
+	snapshot: dict | None = None
+	portal_updated_at: datetime | None = None
+	last_synced_at: datetime | None = None
+	finance_status: int = -1
+	conflict_fields: str | None = None
+	last_error: str | None = None
+	name: str | None = None
+
+	@property
+	def key(self) -> tuple[int, int]:
+		return (self.procureuat_id, self.procureuat_vendor_id)
+
+
+@dataclass
+class InvoiceState:
+	"""A Purchase Invoice as the engine sees it after ERPNext computed it.
+
+	`view` is the canonical dict of mapped fields (see `ERPNextPort.insert_invoice`),
+	`gst_total` the sum of the company's CGST/SGST/IGST rows (TDS left out).
+	"""
+
+	name: str
+	docstatus: int
+	net_total: Decimal
+	gst_total: Decimal
+	grand_total: Decimal
+	outstanding_amount: Decimal
+	has_payments: bool
+	view: dict = field(default_factory=dict)
+	is_return: bool = False
+	amended_from: str | None = None
+
+
+@dataclass
+class LogEntry:
+	"""One Sync Log row."""
+
+	direction: str
+	operation: str
+	status: str
+	message: str = ""
+	reference_doctype: str | None = None
+	reference_name: str | None = None
+	procureuat_id: int | None = None
+	traceback: str | None = None
+	duration_ms: int = 0
+
+
+class ERPNextPort(Protocol):
+	"""What the engine asks of ERPNext. Every method may raise `InvoiceError` for one invoice."""
+
+	# -- transactions and bookkeeping
+	def atomic(self) -> AbstractContextManager:
+		"""A savepoint: everything inside is kept whole or rolled back on exception."""
+
+	def commit(self) -> None:
+		"""Make what was done so far durable."""
+
+	def get_cursor(self) -> tuple[datetime | None, int]:
+		"""The pull cursor: (`updated_at` watermark, last requisition id)."""
+
+	def save_cursor(self, updated_at: datetime | None, requisition_id: int) -> None:
+		"""Move the pull cursor."""
+
+	def get_mappings(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], MappingRecord]:
+		"""Sync Mappings for (requisition id, vendor id) pairs, in one read."""
+
+	def mappings_with_status(self, status: str, limit: int) -> list[MappingRecord]:
+		"""Mappings in a status (e.g. Failed, to retry every run), oldest first."""
+
+	def save_mapping(self, record: MappingRecord) -> None:
+		"""Insert or update by (procureuat_id, procureuat_vendor_id)."""
+
+	def write_logs(self, entries: list[LogEntry]) -> None:
+		"""Append Sync Log rows."""
+
+	# -- masters
+	def supplier_for_vendor(self, vendor_id: int) -> str | None:
+		"""The Supplier linked to a portal vendor (`Supplier.procureuat_vendor_id`)."""
+
+	def suppliers_with_gstin(self, gstin: str) -> list[tuple[str, int | None]]:
+		"""Suppliers whose `tax_id` (trimmed, upper-case) equals `gstin`, with their vendor link."""
+
+	def link_supplier(self, supplier: str, vendor_id: int) -> None:
+		"""Set `Supplier.procureuat_vendor_id`."""
+
+	def create_supplier(self, vendor: Vendor, supplier_group: str | None) -> str:
+		"""Create a Supplier for a vendor (name, else name + code when taken); return its name."""
+
+	def supplier_has_payment_terms(self, supplier: str) -> bool:
+		"""True when the Supplier carries a Payment Terms Template (ERPNext sets the due date)."""
+
+	def items_for_products(self, product_ids: list[int]) -> dict[int, "ItemInfo"]:  # noqa: F821
+		"""Items linked to portal product ids (`Item.procureuat_product_id`)."""
+
+	def item_info(self, item_code: str) -> "ItemInfo | None":  # noqa: F821
+		"""An Item by code, or None when it does not exist."""
+
+	def check_posting_date(self, company: str, posting_date: date) -> None:
+		"""Raise InvoiceError(field='posting_date') for a missing fiscal year, a closed
+		accounting period or frozen accounts on that date."""
+
+	# -- invoices
+	def find_invoice_by_bill_no(self, company: str, supplier: str, bill_no: str) -> InvoiceState | None:
+		"""A Purchase Invoice (draft or submitted, not cancelled) of that supplier and bill no."""
+
+	def resolve_amended(self, name: str) -> str | None:
+		"""The newest live invoice of `name`'s amendment chain, or None when `name` is no invoice."""
+
+	def insert_invoice(self, spec: dict, submit: bool) -> InvoiceState:
+		"""Create a Purchase Invoice from a spec (`mapping.build_spec`); submit it when asked."""
+
+	def submit_invoice(self, name: str) -> None:
+		"""Submit a draft Purchase Invoice (ERPNext's own validations apply)."""
+
+	def update_invoice(self, name: str, spec: dict, groups: set[str]) -> InvoiceState:
+		"""Apply the spec's field `groups` (bill_no, bill_date, posting_date, due_date, remarks,
+		items, taxes, company) to a draft, keeping what the portal does not map."""
+
+	def get_invoice(self, name: str) -> InvoiceState | None:
+		"""Current state of a Purchase Invoice, or None when it no longer exists."""
+
+	def set_status_fields(self, name: str, fields: dict) -> None:
+		"""Write allow-on-submit `procureuat_*` / `o2o_sync_status` fields."""
+
+	def cancel_invoice(self, name: str) -> None:
+		"""Cancel a submitted Purchase Invoice."""
+
+	def delete_invoice(self, name: str) -> None:
+		"""Delete a draft Purchase Invoice (the app's own links do not block it)."""
