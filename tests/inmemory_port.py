@@ -1,0 +1,221 @@
+"""An in-memory ERPNext port for the engine's unit tests (the only stand-in allowed).
+
+It keeps Purchase Invoices, Suppliers, Items and Sync Mappings in dicts, computes
+totals the way ERPNext does for these invoices (amount = qty × rate rounded to the
+paisa; each GST row = Σ amount × rate / 100, rounded once), and rolls back a savepoint
+by restoring a deep copy.
+"""
+
+import copy
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from o2o_sync.sync.errors import InvoiceError
+from o2o_sync.sync.mapping import ItemInfo
+from o2o_sync.sync.port import InvoiceState, LogEntry, MappingRecord
+
+P = Decimal("0.01")
+
+
+def r2(x) -> Decimal:
+	return Decimal(x).quantize(P, rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class Store:
+	invoices: dict = field(default_factory=dict)
+	suppliers: dict = field(default_factory=dict)  # name -> {"tax_id", "vendor_id", "payment_terms"}
+	items: dict = field(default_factory=dict)  # code -> {"is_stock", "product_id"}
+	mappings: dict = field(default_factory=dict)
+	cursor: tuple = (None, 0)
+	logs: list = field(default_factory=list)
+	closed_before: date | None = None
+	seq: int = 0
+
+
+class InMemoryPort:
+	def __init__(self):
+		self.s = Store()
+		self.commits = 0
+
+	# -- transactions
+	@contextmanager
+	def atomic(self):
+		saved = copy.deepcopy(self.s)
+		try:
+			yield
+		except BaseException:
+			self.s = saved
+			raise
+
+	def commit(self):
+		self.commits += 1
+
+	def get_cursor(self):
+		return self.s.cursor
+
+	def save_cursor(self, ts, rid):
+		self.s.cursor = (ts, rid)
+
+	def get_mappings(self, keys):
+		return {k: copy.deepcopy(self.s.mappings[k]) for k in keys if k in self.s.mappings}
+
+	def mappings_with_status(self, status, limit):
+		return [copy.deepcopy(m) for m in self.s.mappings.values() if m.status == status][:limit]
+
+	def save_mapping(self, record: MappingRecord):
+		self.s.mappings[record.key] = copy.deepcopy(record)
+
+	def write_logs(self, entries: list[LogEntry]):
+		self.s.logs.extend(entries)
+
+	# -- masters
+	def add_item(self, code, is_stock=False, product_id=None):
+		self.s.items[code] = {"is_stock": is_stock, "product_id": product_id}
+
+	def add_supplier(self, name, tax_id=None, vendor_id=None, payment_terms=False):
+		self.s.suppliers[name] = {"tax_id": tax_id, "vendor_id": vendor_id, "payment_terms": payment_terms}
+
+	def supplier_for_vendor(self, vendor_id):
+		return next((n for n, s in self.s.suppliers.items() if s["vendor_id"] == vendor_id), None)
+
+	def suppliers_with_gstin(self, gstin):
+		return [
+			(n, s["vendor_id"])
+			for n, s in self.s.suppliers.items()
+			if (s["tax_id"] or "").strip().upper() == gstin
+		]
+
+	def link_supplier(self, name, vendor_id):
+		self.s.suppliers[name]["vendor_id"] = vendor_id
+
+	def create_supplier(self, vendor, supplier_group):
+		name = vendor.name if vendor.name not in self.s.suppliers else f"{vendor.name} ({vendor.code})"
+		self.add_supplier(name, vendor.gstn, vendor.id)
+		return name
+
+	def supplier_has_payment_terms(self, supplier):
+		return self.s.suppliers[supplier]["payment_terms"]
+
+	def items_for_products(self, product_ids):
+		return {
+			i["product_id"]: ItemInfo(code, i["is_stock"])
+			for code, i in self.s.items.items()
+			if i["product_id"] in product_ids
+		}
+
+	def item_info(self, code):
+		i = self.s.items.get(code)
+		return ItemInfo(code, i["is_stock"]) if i else None
+
+	def check_posting_date(self, company, posting_date):
+		if self.s.closed_before and posting_date < self.s.closed_before:
+			raise InvoiceError(
+				f"posting date {posting_date} falls in a closed accounting period of {company}", field="posting_date"
+			)
+
+	# -- invoices
+	def _state(self, name):
+		doc = self.s.invoices[name]
+		net = sum((r2(Decimal(i["qty"]) * i["rate"]) for i in doc["items"]), Decimal(0))
+		gst = Decimal(0)
+		for _account in doc["tax_accounts"].values():
+			share = Decimal(2) if len(doc["tax_accounts"]) == 2 else Decimal(1)
+			gst += r2(
+				sum(
+					(r2(Decimal(i["qty"]) * i["rate"]) * (i["gst_rate"] or 0) / 100 / share for i in doc["items"]),
+					Decimal(0),
+				)
+			)
+		return InvoiceState(
+			name=name,
+			docstatus=doc["docstatus"],
+			net_total=net,
+			gst_total=gst,
+			grand_total=net + gst,
+			outstanding_amount=doc.get("outstanding", net + gst),
+			has_payments=doc.get("paid", False),
+			view=self._view(doc),
+			amended_from=doc.get("amended_from"),
+		)
+
+	@staticmethod
+	def _view(doc):
+		return {
+			k: str(doc.get(k)) if doc.get(k) is not None else None
+			for k in ("company", "supplier", "bill_no", "bill_date", "posting_date", "due_date", "remarks")
+		} | {
+			"items": [
+				[i["procureuat_item_id"], i["item_code"], i["qty"], str(i["rate"]), str(i["gst_rate"]), i.get("cost_center")]
+				for i in doc["items"]
+			],
+			"taxes": sorted(doc["tax_accounts"].values()),
+		}
+
+	def find_invoice_by_bill_no(self, company, supplier, bill_no):
+		for name, doc in self.s.invoices.items():
+			if doc["supplier"] == supplier and doc["bill_no"] == bill_no and doc["docstatus"] < 2:
+				return self._state(name)
+		return None
+
+	def resolve_amended(self, name):
+		if name not in self.s.invoices:
+			return None
+		while True:
+			nxt = next(
+				(n for n, d in self.s.invoices.items() if d.get("amended_from") == name and d["docstatus"] < 2), None
+			)
+			if not nxt:
+				return name
+			name = nxt
+
+	def insert_invoice(self, spec, submit):
+		self.s.seq += 1
+		name = f"ACC-PINV-{self.s.seq:05d}"
+		doc = copy.deepcopy({k: v for k, v in spec.items() if k != "expected"})
+		doc["docstatus"] = 1 if submit else 0
+		self.s.invoices[name] = doc
+		return self._state(name)
+
+	def submit_invoice(self, name):
+		self.s.invoices[name]["docstatus"] = 1
+
+	def update_invoice(self, name, spec, groups):
+		doc = self.s.invoices[name]
+		if doc["docstatus"] != 0:
+			raise InvoiceError(f"{name} is not a draft", field="docstatus")
+		for g in groups:
+			if g == "items":
+				kept = {i["procureuat_item_id"]: i for i in doc["items"]}
+				new = []
+				for i in spec["items"]:
+					old = kept.get(i["procureuat_item_id"]) or {}
+					new.append({**copy.deepcopy(i), "cost_center": old.get("cost_center", i.get("cost_center"))})
+				doc["items"] = new
+			elif g == "taxes":
+				doc["tax_accounts"] = dict(spec["tax_accounts"])
+			else:
+				doc[g] = spec[g]
+		return self._state(name)
+
+	def get_invoice(self, name):
+		return self._state(name) if name in self.s.invoices else None
+
+	def set_status_fields(self, name, fields):
+		self.s.invoices[name].update(fields)
+
+	def cancel_invoice(self, name):
+		self.s.invoices[name]["docstatus"] = 2
+
+	def delete_invoice(self, name):
+		del self.s.invoices[name]
+
+	# -- helpers for tests
+	def logs_of(self, status=None, operation=None):
+		return [
+			entry
+			for entry in self.s.logs
+			if (status is None or entry.status == status) and (operation is None or entry.operation == operation)
+		]
