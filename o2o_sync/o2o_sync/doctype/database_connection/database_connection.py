@@ -1,0 +1,278 @@
+# Copyright (c) 2026, o2o_sync developers and contributors
+# For license information, please see license.txt
+
+"""A database o2o_sync reads and writes: the ProcureUAT portal's MariaDB, reached directly or
+through an SSH bastion. Secrets (database password, SSH private key and its passphrase) live in
+Password fields, i.e. encrypted in `__Auth`; this module never logs or returns them.
+"""
+
+import base64
+import binascii
+import hashlib
+import re
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import cint
+
+from o2o_sync.sync.config import ConnectionConfig
+
+# `<input type="password">` drops line breaks from pasted text, so a key pasted into the form
+# arrives as one line; `normalize_private_key` puts the PEM/OpenSSH structure back.
+_PEM_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----(.*?)-----END \1-----", re.S)
+_LEGACY_PEM_HEADERS_RE = re.compile(r"\s*Proc-Type:\s*4,ENCRYPTED\s*DEK-Info:\s*([A-Z0-9-]+),([0-9A-Fa-f]+)")
+# hex digits of the IV in a legacy encrypted PEM's DEK-Info header, by cipher
+_DEK_IV_HEX_LENGTH = {
+	"DES-CBC": 16,
+	"DES-EDE3-CBC": 16,
+	"AES-128-CBC": 32,
+	"AES-192-CBC": 32,
+	"AES-256-CBC": 32,
+}
+_BASE64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+HOST_KEY_TYPES = (
+	"ssh-ed25519",
+	"ssh-rsa",
+	"ecdsa-sha2-nistp256",
+	"ecdsa-sha2-nistp384",
+	"ecdsa-sha2-nistp521",
+	"sk-ssh-ed25519@openssh.com",
+	"sk-ecdsa-sha2-nistp256@openssh.com",
+)
+
+
+class DatabaseConnection(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		connect_timeout: DF.Int
+		connection_name: DF.Data
+		database_name: DF.Data | None
+		host: DF.Data
+		password: DF.Password | None
+		port: DF.Int
+		read_timeout: DF.Int
+		ssh_host: DF.Data | None
+		ssh_host_key: DF.SmallText | None
+		ssh_key_passphrase: DF.Password | None
+		ssh_port: DF.Int
+		ssh_private_key: DF.Password | None
+		ssh_username: DF.Data | None
+		use_ssh_tunnel: DF.Check
+		username: DF.Data | None
+	# end: auto-generated types
+
+	def validate(self):
+		"""Check ports and timeouts, restore a pasted key's line breaks, check the host key line."""
+		for fieldname in ("port", "ssh_port"):
+			if not 1 <= cint(self.get(fieldname)) <= 65535:
+				frappe.throw(
+					_("{0} must be between 1 and 65535").format(_(self.meta.get_label(fieldname))),
+					title=_("Invalid Port"),
+				)
+		for fieldname in ("connect_timeout", "read_timeout"):
+			if cint(self.get(fieldname)) < 1:
+				frappe.throw(_("{0} must be at least 1 second").format(_(self.meta.get_label(fieldname))))
+
+		if self.ssh_private_key and not self.is_dummy_password(self.ssh_private_key):
+			try:
+				self.ssh_private_key = normalize_private_key(self.ssh_private_key)
+			except ValueError as e:
+				# the message names what is wrong, never the key itself
+				frappe.throw(str(e), title=_("Invalid SSH Private Key"))
+
+		if self.ssh_host_key:
+			try:
+				self.ssh_host_key = parse_host_key_line(self.ssh_host_key)[0]
+			except ValueError as e:
+				frappe.throw(str(e), title=_("Invalid SSH Host Key"))
+
+		self.clear_host_key_of_another_bastion()
+
+	def clear_host_key_of_another_bastion(self):
+		"""A host key accepted for one bastion says nothing about another: drop it when the address moves."""
+		if self.is_new() or not self.ssh_host_key:
+			return
+		before = self.get_doc_before_save()
+		if not before or not before.ssh_host_key or before.ssh_host_key != self.ssh_host_key:
+			# no stored key yet, or the key itself is being set now
+			return
+		if (before.ssh_host, cint(before.ssh_port)) != (self.ssh_host, cint(self.ssh_port)):
+			self.ssh_host_key = None
+			frappe.msgprint(
+				_(
+					"The SSH host or port changed, so the accepted host key was cleared. Fetch the new host key."
+				),
+				indicator="orange",
+				alert=True,
+			)
+
+	def get_connection_config(self) -> ConnectionConfig:
+		"""Everything the ProcureUAT client needs to connect, secrets decrypted (keep it in memory only)."""
+		return ConnectionConfig(
+			host=(self.host or "").strip(),
+			port=cint(self.port) or 3306,
+			database=self.database_name or "",
+			username=self.username or "",
+			password=self.get_password("password", raise_exception=False) or "",
+			use_ssh_tunnel=bool(self.use_ssh_tunnel),
+			ssh_host=(self.ssh_host or "").strip(),
+			ssh_port=cint(self.ssh_port) or 22,
+			ssh_username=self.ssh_username or "",
+			ssh_private_key=self.get_password("ssh_private_key", raise_exception=False) or "",
+			ssh_key_passphrase=self.get_password("ssh_key_passphrase", raise_exception=False) or "",
+			ssh_host_key=self.ssh_host_key or "",
+			connect_timeout=float(cint(self.connect_timeout) or 10),
+			read_timeout=float(cint(self.read_timeout) or 60),
+			name=self.name,
+		)
+
+
+def normalize_private_key(text: str) -> str:
+	"""Return `text` as a well-formed PEM / OpenSSH private key block ending in a newline.
+
+	Restores the line structure a browser's single-line password input strips (or turns into
+	spaces), including the headers of a legacy encrypted PEM. Raises ValueError with a message
+	that never quotes the key.
+	"""
+	text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+	match = _PEM_RE.fullmatch(text)
+	if not match:
+		raise ValueError(
+			_(
+				"The SSH private key must be a whole OpenSSH or PEM private key, from its "
+				"'-----BEGIN … PRIVATE KEY-----' line to its '-----END … PRIVATE KEY-----' line."
+			)
+		)
+
+	label, body = match.group(1), match.group(2)
+	headers = []
+	if legacy := _LEGACY_PEM_HEADERS_RE.match(body):
+		cipher, hex_run = legacy.group(1), legacy.group(2)
+		iv_length = _DEK_IV_HEX_LENGTH.get(cipher)
+		if not iv_length or len(hex_run) < iv_length:
+			raise ValueError(
+				_("The SSH private key is encrypted with an unsupported cipher ({0}).").format(cipher)
+			)
+		# without line breaks the IV runs straight into the base64 body
+		headers = ["Proc-Type: 4,ENCRYPTED", f"DEK-Info: {cipher},{hex_run[:iv_length]}", ""]
+		body = hex_run[iv_length:] + body[legacy.end() :]
+
+	data = re.sub(r"\s+", "", body)
+	try:
+		if not _BASE64_RE.fullmatch(data):
+			raise binascii.Error
+		base64.b64decode(data, validate=True)
+	except binascii.Error:
+		raise ValueError(_("The SSH private key is damaged: its body is not valid base64.")) from None
+
+	if text.startswith(f"-----BEGIN {label}-----\n"):
+		# line breaks intact (pasted through the API or a text area): keep the key as it was written
+		return text + "\n"
+
+	width = 70 if label == "OPENSSH PRIVATE KEY" else 64
+	lines = [data[i : i + width] for i in range(0, len(data), width)]
+	return "\n".join([f"-----BEGIN {label}-----", *headers, *lines, f"-----END {label}-----"]) + "\n"
+
+
+def parse_host_key_line(key_line: str) -> tuple[str, str, str]:
+	"""Parse a public host key line into (normalized line, key type, SHA256 fingerprint).
+
+	Accepts `<type> <base64> [comment]`, optionally preceded by a known_hosts host field.
+	The normalized line is `<type> <base64>`. Raises ValueError when the line is not a key.
+	"""
+	tokens = (key_line or "").split()
+	for i, token in enumerate(tokens[:-1]):
+		if token not in HOST_KEY_TYPES:
+			continue
+		encoded = tokens[i + 1]
+		try:
+			blob = base64.b64decode(encoded, validate=True)
+		except binascii.Error:
+			break
+		# the blob starts with its own key type as an SSH string: uint32 length + bytes
+		type_length = int.from_bytes(blob[:4], "big") if len(blob) > 4 else 0
+		if blob[4 : 4 + type_length].decode("ascii", "replace") != token:
+			break
+		fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+		return f"{token} {encoded}", token, fingerprint
+
+	raise ValueError(
+		_("The SSH host key must be a public key line such as 'ssh-ed25519 AAAA…' of type {0}.").format(
+			", ".join(HOST_KEY_TYPES)
+		)
+	)
+
+
+def check_connection_permission(connection: str):
+	"""Allow System Managers and users who may write this Database Connection; throw otherwise."""
+	if "System Manager" in frappe.get_roles():
+		return
+	frappe.has_permission("Database Connection", "write", doc=connection, throw=True)
+
+
+@frappe.whitelist()
+def test_connection(connection: str) -> dict:
+	"""Connect to the database (through the tunnel when set) and report what was found."""
+	check_connection_permission(connection)
+	from o2o_sync.sync.sync_utils import test_database_connection
+
+	return test_database_connection(connection)
+
+
+@frappe.whitelist()
+def fetch_host_key(connection: str) -> dict:
+	"""Ask the bastion for its public host key, for an administrator to compare and accept.
+
+	Returns `{"key_line", "key_type", "fingerprint", "stored_key_line", "matches_stored"}`.
+	"""
+	check_connection_permission(connection)
+	doc = frappe.get_doc("Database Connection", connection)
+	if not doc.use_ssh_tunnel or not doc.ssh_host:
+		frappe.throw(_("Set Use SSH Tunnel and the SSH Host first."))
+
+	from o2o_sync.sync.errors import ProcureUATConnectionError
+	from o2o_sync.sync.tunnel import fetch_host_key as fetch_bastion_host_key
+
+	try:
+		result = dict(
+			fetch_bastion_host_key(doc.ssh_host, cint(doc.ssh_port) or 22, cint(doc.connect_timeout) or 10)
+		)
+	except ProcureUATConnectionError as e:
+		frappe.throw(
+			_("Could not fetch the host key of {0}:{1}: {2}").format(
+				doc.ssh_host, cint(doc.ssh_port) or 22, e
+			),
+			title=_("SSH Host Key"),
+		)
+
+	result["stored_key_line"] = doc.ssh_host_key or ""
+	try:
+		result["matches_stored"] = (
+			parse_host_key_line(doc.ssh_host_key)[0] == parse_host_key_line(result["key_line"])[0]
+		)
+	except ValueError:
+		result["matches_stored"] = False
+	return result
+
+
+@frappe.whitelist(methods=["POST"])
+def accept_host_key(connection: str, key_line: str) -> dict:
+	"""Store `key_line` as the bastion's trusted host key; returns the stored line and its fingerprint."""
+	check_connection_permission(connection)
+	try:
+		line, key_type, fingerprint = parse_host_key_line(key_line)
+	except ValueError as e:
+		frappe.throw(str(e), title=_("Invalid SSH Host Key"))
+
+	doc = frappe.get_doc("Database Connection", connection)
+	doc.ssh_host_key = line
+	doc.save()
+	return {"key_line": line, "key_type": key_type, "fingerprint": fingerprint}
