@@ -52,9 +52,15 @@ o2o_sync.database_connection.test_connection = function (frm) {
 
 			add(__("Latency"), result.latency_ms != null ? `${result.latency_ms} ms` : null);
 			add(__("Server Version"), result.server_version);
-			add(__("Tables Present"), as_list(result.tables_present ?? result.tables));
-			add(__("Tables Missing"), as_list(result.tables_missing ?? result.missing_tables));
-			if (!ok) add(__("Reason"), result.reason ?? result.error ?? result.message);
+			add(__("Tables Present"), as_list(result.tables_present));
+			const missing = result.missing_tables ?? result.tables_missing;
+			if (ok && Array.isArray(missing) && !missing.length) {
+				add(__("Tables"), __("All the tables o2o_sync reads are present"));
+			} else {
+				add(__("Tables Missing"), as_list(missing));
+			}
+			add(__("Message"), result.message);
+			if (!ok) add(__("Reason"), result.reason ?? result.error);
 
 			frappe.msgprint({
 				title: ok ? __("Connection Successful") : __("Connection Failed"),
