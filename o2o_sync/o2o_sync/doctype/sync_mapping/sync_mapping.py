@@ -1,0 +1,55 @@
+# Copyright (c) 2026, o2o_sync developers and contributors
+# For license information, please see license.txt
+
+"""Sync Mapping: the sync state of one portal invoice (a requisition and the vendor of its lines)
+and the Purchase Invoice it corresponds to. Written by the sync engine; a person may correct the
+status of a held record.
+"""
+
+import json
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+
+
+class SyncMapping(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		conflict_fields: DF.SmallText | None
+		entity_id: DF.Data | None
+		erpnext_hash: DF.Data | None
+		finance_status: DF.Int
+		last_error: DF.LongText | None
+		last_synced_at: DF.Datetime | None
+		origin: DF.Literal["ProcureUAT", "ERPNext"]
+		portal_hash: DF.Data | None
+		portal_updated_at: DF.Datetime | None
+		procureuat_id: DF.Int
+		procureuat_invoice_number: DF.Data | None
+		procureuat_vendor_id: DF.Int
+		purchase_invoice: DF.Link | None
+		snapshot: DF.LongText | None
+		status: DF.Literal["Synced", "Pending", "Failed", "Conflict"]
+	# end: auto-generated types
+
+	def validate(self):
+		"""The snapshot must stay readable by the engine."""
+		if self.snapshot:
+			try:
+				json.loads(self.snapshot)
+			except ValueError:
+				frappe.throw(_("Snapshot must be valid JSON"), title=_("Invalid Snapshot"))
+
+
+def on_doctype_update():
+	"""One mapping per portal invoice, enforced by the database so two workers cannot both insert one."""
+	frappe.db.add_unique(
+		"Sync Mapping", ["procureuat_id", "procureuat_vendor_id"], constraint_name="unique_portal_invoice"
+	)

@@ -1,0 +1,17 @@
+// Copyright (c) 2026, o2o_sync developers and contributors
+// For license information, please see license.txt
+
+frappe.listview_settings["Sync Mapping"] = {
+	add_fields: ["status", "purchase_invoice", "origin"],
+	get_indicator(doc) {
+		const colors = {
+			Synced: "green",
+			Pending: "orange",
+			Failed: "red",
+			Conflict: "purple",
+		};
+		if (colors[doc.status]) {
+			return [__(doc.status), colors[doc.status], `status,=,${doc.status}`];
+		}
+	},
+};
