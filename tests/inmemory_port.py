@@ -113,7 +113,8 @@ class InMemoryPort:
 	def check_posting_date(self, company, posting_date):
 		if self.s.closed_before and posting_date < self.s.closed_before:
 			raise InvoiceError(
-				f"posting date {posting_date} falls in a closed accounting period of {company}", field="posting_date"
+				f"posting date {posting_date} falls in a closed accounting period of {company}",
+				field="posting_date",
 			)
 
 	# -- invoices
@@ -125,7 +126,10 @@ class InMemoryPort:
 			share = Decimal(2) if len(doc["tax_accounts"]) == 2 else Decimal(1)
 			gst += r2(
 				sum(
-					(r2(Decimal(i["qty"]) * i["rate"]) * (i["gst_rate"] or 0) / 100 / share for i in doc["items"]),
+					(
+						r2(Decimal(i["qty"]) * i["rate"]) * (i["gst_rate"] or 0) / 100 / share
+						for i in doc["items"]
+					),
 					Decimal(0),
 				)
 			)
@@ -148,7 +152,14 @@ class InMemoryPort:
 			for k in ("company", "supplier", "bill_no", "bill_date", "posting_date", "due_date", "remarks")
 		} | {
 			"items": [
-				[i["procureuat_item_id"], i["item_code"], i["qty"], str(i["rate"]), str(i["gst_rate"]), i.get("cost_center")]
+				[
+					i["procureuat_item_id"],
+					i["item_code"],
+					i["qty"],
+					str(i["rate"]),
+					str(i["gst_rate"]),
+					i.get("cost_center"),
+				]
 				for i in doc["items"]
 			],
 			"taxes": sorted(doc["tax_accounts"].values()),
@@ -165,7 +176,12 @@ class InMemoryPort:
 			return None
 		while True:
 			nxt = next(
-				(n for n, d in self.s.invoices.items() if d.get("amended_from") == name and d["docstatus"] < 2), None
+				(
+					n
+					for n, d in self.s.invoices.items()
+					if d.get("amended_from") == name and d["docstatus"] < 2
+				),
+				None,
 			)
 			if not nxt:
 				return name
@@ -192,7 +208,9 @@ class InMemoryPort:
 				new = []
 				for i in spec["items"]:
 					old = kept.get(i["procureuat_item_id"]) or {}
-					new.append({**copy.deepcopy(i), "cost_center": old.get("cost_center", i.get("cost_center"))})
+					new.append(
+						{**copy.deepcopy(i), "cost_center": old.get("cost_center", i.get("cost_center"))}
+					)
 				doc["items"] = new
 			elif g == "taxes":
 				doc["tax_accounts"] = dict(spec["tax_accounts"])
@@ -217,5 +235,6 @@ class InMemoryPort:
 		return [
 			entry
 			for entry in self.s.logs
-			if (status is None or entry.status == status) and (operation is None or entry.operation == operation)
+			if (status is None or entry.status == status)
+			and (operation is None or entry.operation == operation)
 		]

@@ -5,7 +5,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from o2o_sync.sync import gst, mapping as m, money
+from o2o_sync.sync import gst, money
+from o2o_sync.sync import mapping as m
 from o2o_sync.sync.errors import InvoiceError
 from o2o_sync.sync.records import PortalInvoice, PortalLine, Vendor
 
@@ -92,7 +93,13 @@ def test_float_resolution_above_one_lakh_thirty_one_thousand():
 
 @pytest.mark.parametrize(
 	"cost,gst_amt,slab",
-	[("100.00", "18.00", "18"), ("100.00", "0.10", "0.1"), ("1000.00", "75.00", "7.5"), ("59.99", "0.00", "0"), ("100.00", "2.99", "3")],
+	[
+		("100.00", "18.00", "18"),
+		("100.00", "0.10", "0.1"),
+		("1000.00", "75.00", "7.5"),
+		("59.99", "0.00", "0"),
+		("100.00", "2.99", "3"),
+	],
 )
 def test_slab_detection(cost, gst_amt, slab):
 	assert gst.detect_slab(D(cost), D(gst_amt)) == D(slab)
@@ -155,7 +162,11 @@ def test_due_date_is_delivery_date_unless_before_posting_or_payment_terms():
 def test_three_way_merge_takes_portal_changes_and_flags_both_sided_ones():
 	base_p = {"remark": "a", "invoice_number": "X", "lines": [1]}
 	base_e = {"remarks": "a", "bill_no": "X", "items": [1]}
-	apply, conflicts, cols = m.three_way_merge(base_p, {**base_p, "remark": "b"}, base_e, {**base_e, "items": [2]})
+	apply, conflicts, cols = m.three_way_merge(
+		base_p, {**base_p, "remark": "b"}, base_e, {**base_e, "items": [2]}
+	)
 	assert apply == {"remarks"} and not conflicts and cols == ["remark"]
-	apply, conflicts, _ = m.three_way_merge(base_p, {**base_p, "remark": "b"}, base_e, {**base_e, "remarks": "c"})
+	apply, conflicts, _ = m.three_way_merge(
+		base_p, {**base_p, "remark": "b"}, base_e, {**base_e, "remarks": "c"}
+	)
 	assert conflicts == {"remarks"} and not apply

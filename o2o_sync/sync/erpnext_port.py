@@ -151,18 +151,26 @@ class FrappePort:
 
 	def mappings_with_status(self, status, limit):
 		rows = frappe.get_all(
-			"Sync Mapping", filters={"status": status}, fields=list(MAPPING_FIELDS), order_by="modified asc", limit=limit
+			"Sync Mapping",
+			filters={"status": status},
+			fields=list(MAPPING_FIELDS),
+			order_by="modified asc",
+			limit=limit,
 		)
 		return [self._record(r) for r in rows]
 
 	def mapping_for_invoice(self, invoice: str) -> MappingRecord | None:
 		"""The Sync Mapping whose `purchase_invoice` is `invoice`, if any."""
-		rows = frappe.get_all("Sync Mapping", filters={"purchase_invoice": invoice}, fields=list(MAPPING_FIELDS), limit=1)
+		rows = frappe.get_all(
+			"Sync Mapping", filters={"purchase_invoice": invoice}, fields=list(MAPPING_FIELDS), limit=1
+		)
 		return self._record(rows[0]) if rows else None
 
 	def save_mapping(self, record: MappingRecord):
 		values = {k: getattr(record, k) for k in MAPPING_FIELDS if k != "name"}
-		values["snapshot"] = json.dumps(record.snapshot, sort_keys=True, default=str) if record.snapshot else None
+		values["snapshot"] = (
+			json.dumps(record.snapshot, sort_keys=True, default=str) if record.snapshot else None
+		)
 		if not record.name:
 			record.name = frappe.db.get_value(
 				"Sync Mapping",
@@ -177,7 +185,11 @@ class FrappePort:
 			record.name = doc.name
 		if record.purchase_invoice and frappe.db.exists("Purchase Invoice", record.purchase_invoice):
 			frappe.db.set_value(
-				"Purchase Invoice", record.purchase_invoice, "o2o_sync_status", record.status, update_modified=False
+				"Purchase Invoice",
+				record.purchase_invoice,
+				"o2o_sync_status",
+				record.status,
+				update_modified=False,
 			)
 
 	def write_logs(self, entries: list[LogEntry]):
@@ -257,7 +269,9 @@ class FrappePort:
 		from erpnext.accounts.utils import get_fiscal_year
 
 		if not get_fiscal_year(posting_date, company=company, boolean=True):
-			raise InvoiceError(f"no Fiscal Year of {company} covers posting date {posting_date}", field="posting_date")
+			raise InvoiceError(
+				f"no Fiscal Year of {company} covers posting date {posting_date}", field="posting_date"
+			)
 		period = frappe.db.sql(
 			"""select ap.name from `tabAccounting Period` ap
 			join `tabClosed Document` cd on cd.parent = ap.name
@@ -267,7 +281,8 @@ class FrappePort:
 		)
 		if period:
 			raise InvoiceError(
-				f"posting date {posting_date} falls in the closed Accounting Period {period[0][0]}", field="posting_date"
+				f"posting date {posting_date} falls in the closed Accounting Period {period[0][0]}",
+				field="posting_date",
 			)
 		frozen = frappe.db.get_single_value("Accounts Settings", "acc_frozen_upto")
 		if frozen and getdate(posting_date) <= getdate(frozen):
@@ -323,7 +338,9 @@ class FrappePort:
 			return None
 		seen = {name}
 		while True:
-			nxt = frappe.db.get_value("Purchase Invoice", {"amended_from": name}, "name", order_by="creation desc")
+			nxt = frappe.db.get_value(
+				"Purchase Invoice", {"amended_from": name}, "name", order_by="creation desc"
+			)
 			if not nxt or nxt in seen:
 				return name
 			seen.add(nxt)
@@ -345,7 +362,9 @@ class FrappePort:
 				]
 			else:
 				taxes = [{"tax_type": accounts["igst"], "tax_rate": flt(rate, 4)}]
-			doc = frappe.get_doc({"doctype": "Item Tax Template", "title": title, "company": company, "taxes": taxes})
+			doc = frappe.get_doc(
+				{"doctype": "Item Tax Template", "title": title, "company": company, "taxes": taxes}
+			)
 			doc.insert(ignore_permissions=True)
 			name = doc.name
 		self._templates[key] = name
@@ -364,7 +383,9 @@ class FrappePort:
 		if item.get("cost_center"):
 			row["cost_center"] = item["cost_center"]
 		if spec["gst_split"] != gst.NO_GST and item["gst_rate"] is not None:
-			row["item_tax_template"] = self._template(spec["company"], spec["gst_split"], item["gst_rate"], spec["tax_accounts"])
+			row["item_tax_template"] = self._template(
+				spec["company"], spec["gst_split"], item["gst_rate"], spec["tax_accounts"]
+			)
 		return row
 
 	@staticmethod

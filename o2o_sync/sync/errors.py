@@ -51,3 +51,13 @@ class AmbiguousSupplier(InvoiceError):
 
 class NeedsAttention(InvoiceError):
 	"""The change is held for a person (conflict, paid invoice cancelled on the portal...)."""
+
+
+class HostKeyNotConfigured(HostKeyMismatch):
+	"""No (valid) bastion host key is configured, so the bastion cannot be verified.
+
+	A HostKeyMismatch, so callers that handle a wrong key handle this too; its own
+	`reason` lets the desk tell the admin to use "Fetch host key".
+	"""
+
+	reason = "host_key_not_configured"

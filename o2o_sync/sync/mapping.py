@@ -241,7 +241,12 @@ def build_spec(
 		_fail(inv, f"currency_id {inv.currency_id} is not INR (1)", field="currency_id")
 	if vendor is None:
 		vid = slice_vendor_id(inv)
-		_fail(inv, f"vendor_id {vid or 'empty'} is not a known vendor", field="vendor_id", line=inv.lines[0] if inv.lines else None)
+		_fail(
+			inv,
+			f"vendor_id {vid or 'empty'} is not a known vendor",
+			field="vendor_id",
+			line=inv.lines[0] if inv.lines else None,
+		)
 	if not inv.lines:
 		_fail(inv, "has no lines", field="purchase_order_items")
 
@@ -252,7 +257,12 @@ def build_spec(
 	beyond = False
 	for line in inv.lines:
 		if not line.quantity or line.quantity <= 0:
-			_fail(inv, f"quantity {line.quantity!r} must be a whole number above zero", field="quantity", line=line)
+			_fail(
+				inv,
+				f"quantity {line.quantity!r} must be a whole number above zero",
+				field="quantity",
+				line=line,
+			)
 		item = items.get(line.product_id) if line.product_id else None
 		item = item or default_item
 		if item is None:
@@ -312,7 +322,11 @@ def build_spec(
 		_fail(inv, f"freight_cost {inv.freight_cost!r} is negative", field="freight_cost")
 	if freight > 0:
 		if freight_item is None:
-			_fail(inv, "freight_cost is above zero but O2O Sync Settings has no freight item", field="freight_cost")
+			_fail(
+				inv,
+				"freight_cost is above zero but O2O Sync Settings has no freight item",
+				field="freight_cost",
+			)
 		freight = freight.quantize(PAISA, rounding=ROUND_HALF_UP)
 		lines.append(
 			{

@@ -16,7 +16,7 @@ import pymysql
 import pymysql.cursors
 
 from .config import ConnectionConfig
-from .errors import DatabaseRefused, ProcureUATConnectionError
+from .errors import DatabaseRefused, InvoiceError, ProcureUATConnectionError
 from .money import paisa
 from .records import PortalInvoice, PortalLine, Vendor
 
@@ -103,6 +103,27 @@ class InvoiceBatch:
 
 def _placeholders(values) -> str:
 	return ", ".join(["%s"] * len(values))
+
+
+#: Columns the push may write; anything else is a programming error, never SQL.
+REQUISITION_COLUMNS = frozenset(
+	"""entity subentity_id order_name order_code delivery_date validity_date address remark acknowledgement
+	order_status finance_status is_delete status gst_percentage invoice_series invoice_number invoice_generated
+	invoice_generated_at is_invoice_cancel invoice_cancel_date credit_note_number freight_rate freight_cost
+	requisition_at requisition_by created_by updated_by created_at updated_at vendor_created is_new_invoice
+	category currency_id clone_id reason_id approved_by rejected_by gru_ack amend_no reason transportation_mode
+	vehicle_no challan_number is_visible_header""".split()
+)
+LINE_WRITE_COLUMNS = frozenset(
+	"""vendor_id product_id category_id subcategory_id brand_id product_type gst_id image quantity unit_rate uom
+	unit unit_type cost gst_amt total_amt status vendor_approve created_at updated_at created_by updated_by""".split()
+)
+
+
+def _check_columns(values: dict, allowed: frozenset) -> None:
+	unknown = set(values) - allowed
+	if unknown:
+		raise ValueError(f"not a portal column: {', '.join(sorted(unknown))}")
 
 
 class ProcureUATClient:
@@ -206,7 +227,9 @@ class ProcureUATClient:
 			code = e.args[0] if e.args else None
 			if code in (2006, 2013, 2014, 2055, 0):
 				self.close()
-				raise ProcureUATConnectionError(f"connection to the ProcureUAT database was lost (MySQL error {code})")
+				raise ProcureUATConnectionError(
+					f"connection to the ProcureUAT database was lost (MySQL error {code})"
+				)
 			raise
 
 	# ------------------------------------------------------------ reads
@@ -303,6 +326,140 @@ class ProcureUATClient:
 			)
 			for r in rows
 		}
+
+	# ------------------------------------------------------------ writes (contract, "Push")
+
+	def write_invoice(
+		self, header: dict, lines: list[dict], *, order_codes: list[str], prefix: str, financial_year: str
+	) -> dict:
+		"""Insert or update one invoice and its lines in one transaction.
+
+		Args: `header`/`lines` = column values (`push.build_portal_rows`); `order_codes` =
+		the Purchase Invoice's name and its amendment chain: a row carrying any of them is
+		updated in place (idempotent re-push, amendment) and keeps its invoice number;
+		otherwise a number `PREFIX/YY-YY/NNNN` is taken from `invoice_counter` under a row
+		lock in the same transaction. Deadlocks are retried twice.
+		Returns `{"requisition_id": int, "invoice_number": str, "created": bool}`.
+		Raises InvoiceError when an amendment would move the invoice into another
+		financial year, ProcureUATConnectionError when the portal is gone.
+		"""
+		_check_columns(header, REQUISITION_COLUMNS)
+		for line in lines:
+			_check_columns(line, LINE_WRITE_COLUMNS)
+		for attempt in range(3):
+			try:
+				return self._write_invoice_once(header, lines, order_codes, prefix, financial_year)
+			except pymysql.err.OperationalError as e:
+				if e.args and e.args[0] in (1205, 1213) and attempt < 2:
+					continue
+				raise
+
+	def _write_invoice_once(self, header, lines, order_codes, prefix, financial_year):
+		if self.conn is None:
+			self.open()
+		conn = self.conn
+		conn.begin()
+		try:
+			with conn.cursor() as cur:
+				self.query_count += 1
+				cur.execute(
+					"SELECT id, invoice_number FROM purchase_requisitions"
+					f" WHERE order_code IN ({_placeholders(order_codes)}) ORDER BY id LIMIT 1",
+					list(order_codes),
+				)
+				existing = cur.fetchone()
+				if existing:
+					requisition_id, number = existing["id"], existing["invoice_number"] or ""
+					parts = number.split("/")
+					if len(parts) == 3 and parts[1] != financial_year:
+						raise InvoiceError(
+							f"{header['order_code']}: an amendment may not move invoice {number} from financial year "
+							f"{parts[1]} into {financial_year}",
+							invoice=header["order_code"],
+							field="posting_date",
+						)
+					values = {**header, "is_invoice_cancel": 0, "invoice_cancel_date": None}
+					self.query_count += 2
+					cur.execute(
+						f"UPDATE purchase_requisitions SET {', '.join(f'`{k}` = %s' for k in values)} WHERE id = %s",
+						[*values.values(), requisition_id],
+					)
+					cur.execute(
+						"DELETE FROM purchase_order_items WHERE purchase_order_id = %s", (requisition_id,)
+					)
+					created = False
+				else:
+					number = self._next_invoice_number(cur, prefix, financial_year)
+					values = {**header, "invoice_number": number}
+					self.query_count += 1
+					cur.execute(
+						f"INSERT INTO purchase_requisitions ({', '.join(f'`{k}`' for k in values)})"
+						f" VALUES ({_placeholders(values)})",
+						list(values.values()),
+					)
+					requisition_id = cur.lastrowid
+					created = True
+				if lines:
+					columns = ["purchase_order_id", *lines[0]]
+					self.query_count += 1
+					cur.executemany(
+						f"INSERT INTO purchase_order_items ({', '.join(f'`{c}`' for c in columns)})"
+						f" VALUES ({_placeholders(columns)})",
+						[[requisition_id, *(line[c] for c in columns[1:])] for line in lines],
+					)
+			conn.commit()
+		except BaseException:
+			try:
+				conn.rollback()
+			except Exception:
+				self.close()
+			raise
+		return {"requisition_id": requisition_id, "invoice_number": number, "created": created}
+
+	def _next_invoice_number(self, cur, prefix: str, financial_year: str) -> str:
+		"""Take the next number from `invoice_counter` under a row lock (contract, `invoice_counter`).
+
+		A missing counter row is created (INSERT ... ON DUPLICATE KEY, so two workers
+		cannot race) starting after the highest number already used for that prefix/year.
+		"""
+		pattern = f"{prefix}/{financial_year}/%"
+		self.query_count += 3
+		cur.execute(
+			"INSERT INTO invoice_counter (prefix, financial_year, last_number, created_at, updated_at)"
+			" SELECT %s, %s, COALESCE(MAX(CAST(SUBSTRING_INDEX(invoice_number, '/', -1) AS UNSIGNED)), 0), NOW(), NOW()"
+			" FROM purchase_requisitions WHERE invoice_number LIKE %s"
+			" ON DUPLICATE KEY UPDATE id = id",
+			(prefix, financial_year, pattern),
+		)
+		cur.execute(
+			"SELECT id, last_number FROM invoice_counter WHERE prefix = %s AND financial_year = %s FOR UPDATE",
+			(prefix, financial_year),
+		)
+		row = cur.fetchone()
+		number = int(row["last_number"] or 0) + 1
+		cur.execute(
+			"UPDATE invoice_counter SET last_number = %s, updated_at = NOW() WHERE id = %s",
+			(number, row["id"]),
+		)
+		return f"{prefix}/{financial_year}/{number:04d}"
+
+	def cancel_invoice(self, requisition_id: int, when: datetime) -> None:
+		"""Set `is_invoice_cancel = 1` and `invoice_cancel_date` (Asia/Kolkata) on a row."""
+		self._query(
+			"UPDATE purchase_requisitions SET is_invoice_cancel = 1, invoice_cancel_date = %s, updated_at = %s WHERE id = %s",
+			(when, when, requisition_id),
+		)
+
+	def set_finance_status(self, changes: dict[int, int]) -> None:
+		"""Write `finance_status` for many requisitions: one UPDATE per distinct value."""
+		by_status: dict[int, list[int]] = {}
+		for requisition_id, status in changes.items():
+			by_status.setdefault(int(status), []).append(int(requisition_id))
+		for status, ids in sorted(by_status.items()):
+			self._query(
+				f"UPDATE purchase_requisitions SET finance_status = %s WHERE id IN ({_placeholders(ids)})",
+				[status, *ids],
+			)
 
 	def server_info(self) -> dict:
 		"""`{"version": str, "missing_tables": [..]}` for the connection test."""

@@ -136,7 +136,9 @@ class PullEngine:
 	# ------------------------------------------------------------ one batch
 
 	def _process(self, invoices: list[PortalInvoice], seen, only=None, force=False):
-		slices = [s for inv in invoices if inv.entity in self.settings.entities for s in m.split_by_vendor(inv)]
+		slices = [
+			s for inv in invoices if inv.entity in self.settings.entities for s in m.split_by_vendor(inv)
+		]
 		if not slices:
 			return
 		vendor_ids = sorted({li.vendor_id for s in slices for li in s.lines if li.vendor_id})
@@ -224,13 +226,21 @@ class PullEngine:
 
 		if state is None:
 			if rec.origin == ORIGIN_ERPNEXT and rec.purchase_invoice:
-				return "conflict", "Update", f"{m.invoice_label(s)}: Purchase Invoice {rec.purchase_invoice} no longer exists in ERPNext"
+				return (
+					"conflict",
+					"Update",
+					f"{m.invoice_label(s)}: Purchase Invoice {rec.purchase_invoice} no longer exists in ERPNext",
+				)
 			linked = self.port.resolve_amended(s.order_code) if s.order_code else None
 			if linked:
 				# A row the push wrote (order_code = invoice name): link it, never create from it.
 				rec.origin, rec.purchase_invoice = ORIGIN_ERPNEXT, linked
 				rec.snapshot = {"portal": view, "erpnext": None}
-				return "linked", "Link", f"{m.invoice_label(s)} came from ERPNext ({linked}); linked, not created"
+				return (
+					"linked",
+					"Link",
+					f"{m.invoice_label(s)} came from ERPNext ({linked}); linked, not created",
+				)
 			if s.is_gone:
 				rec.purchase_invoice = None
 				rec.snapshot = {"portal": view, "erpnext": None}
@@ -240,7 +250,11 @@ class PullEngine:
 		if state.docstatus == 2:
 			if s.is_gone:
 				return "unchanged", "", ""
-			return "conflict", "Update", f"{m.invoice_label(s)} changed on the portal but {state.name} is cancelled in ERPNext; waiting for a person"
+			return (
+				"conflict",
+				"Update",
+				f"{m.invoice_label(s)} changed on the portal but {state.name} is cancelled in ERPNext; waiting for a person",
+			)
 
 		base = rec.snapshot or {}
 		base_portal, base_erp = base.get("portal"), base.get("erpnext")
@@ -249,7 +263,9 @@ class PullEngine:
 		if rec.origin == ORIGIN_ERPNEXT:
 			return self._portal_edit_of_pushed(s, rec, state, view, columns)
 
-		if s.is_gone and not (base_portal and (base_portal.get("is_invoice_cancel") or base_portal.get("is_delete"))):
+		if s.is_gone and not (
+			base_portal and (base_portal.get("is_invoice_cancel") or base_portal.get("is_delete"))
+		):
 			return self._gone(s, rec, state, view)
 
 		if state.docstatus == 1:
@@ -269,9 +285,17 @@ class PullEngine:
 				m.check_totals(s, spec, existing.net_total, existing.gst_total)
 			except InvoiceError as e:
 				rec.conflict_fields = "net_total, gst_total"
-				return "conflict", "Link", f"{existing.name} has the same supplier and bill no {spec['bill_no']} but other totals; held for a person. {e}"
+				return (
+					"conflict",
+					"Link",
+					f"{existing.name} has the same supplier and bill no {spec['bill_no']} but other totals; held for a person. {e}",
+				)
 			self.port.set_status_fields(existing.name, self._status_fields(spec))
-			return "linked", "Link", f"{m.invoice_label(s)} is already in ERPNext as {existing.name}; linked, not duplicated"
+			return (
+				"linked",
+				"Link",
+				f"{m.invoice_label(s)} is already in ERPNext as {existing.name}; linked, not duplicated",
+			)
 		state = self.port.insert_invoice(spec, submit=False)
 		note = m.check_totals(s, spec, state.net_total, state.gst_total)
 		if self.settings.submit_pulled_invoices:
@@ -291,10 +315,18 @@ class PullEngine:
 		if state.docstatus == 1:
 			if state.has_payments:
 				rec.conflict_fields = "is_invoice_cancel" if s.is_invoice_cancel else "is_delete"
-				return "conflict", "Cancel", f"{m.invoice_label(s)} was {what} on the portal but {state.name} has payments; not touched, waiting for a person"
+				return (
+					"conflict",
+					"Cancel",
+					f"{m.invoice_label(s)} was {what} on the portal but {state.name} has payments; not touched, waiting for a person",
+				)
 			self.port.cancel_invoice(state.name)
 			rec.snapshot = {"portal": view, "erpnext": (self.port.get_invoice(state.name) or state).view}
-			return "cancelled", "Cancel", f"Cancelled {state.name}: {m.invoice_label(s)} was {what} on the portal"
+			return (
+				"cancelled",
+				"Cancel",
+				f"Cancelled {state.name}: {m.invoice_label(s)} was {what} on the portal",
+			)
 		name = state.name
 		self.port.delete_invoice(name)
 		rec.purchase_invoice = None
@@ -308,9 +340,13 @@ class PullEngine:
 			self.port.set_status_fields(state.name, self._status_fields_of(s))
 		if other:
 			rec.conflict_fields = ", ".join(other)
-			return "conflict", "Update", (
-				f"{m.invoice_label(s)} changed on the portal ({', '.join(other)}) but {state.name} is submitted; "
-				"waiting for a person, who can cancel and amend it"
+			return (
+				"conflict",
+				"Update",
+				(
+					f"{m.invoice_label(s)} changed on the portal ({', '.join(other)}) but {state.name} is submitted; "
+					"waiting for a person, who can cancel and amend it"
+				),
 			)
 		rec.snapshot = {"portal": view, "erpnext": (rec.snapshot or {}).get("erpnext")}
 		if status_cols:
@@ -329,9 +365,13 @@ class PullEngine:
 				note = f"; ERPNext's {', '.join(sorted(conflicts))} kept (ERPNext wins)"
 			else:
 				rec.conflict_fields = ", ".join(sorted(conflicts))
-				return "conflict", "Update", (
-					f"{m.invoice_label(s)} and {state.name} both changed {', '.join(sorted(conflicts))} since the last sync; "
-					"nothing overwritten, waiting for a person"
+				return (
+					"conflict",
+					"Update",
+					(
+						f"{m.invoice_label(s)} and {state.name} both changed {', '.join(sorted(conflicts))} since the last sync; "
+						"nothing overwritten, waiting for a person"
+					),
 				)
 		status_cols = [c for c in columns if c in m.STATUS_COLUMNS]
 		if not apply and not status_cols:
@@ -350,17 +390,25 @@ class PullEngine:
 		rec.snapshot = {"portal": view, "erpnext": state.view}
 		rec.erpnext_hash = m.view_hash(state.view)
 		changed = sorted(set(apply) | set(status_cols))
-		return "updated", "Update", f"Updated draft {state.name} from {m.invoice_label(s)}: {', '.join(changed)}{note}"
+		return (
+			"updated",
+			"Update",
+			f"Updated draft {state.name} from {m.invoice_label(s)}: {', '.join(changed)}{note}",
+		)
 
 	def _portal_edit_of_pushed(self, s, rec, state, view, columns):
 		was_gone = bool((rec.snapshot or {}).get("portal") or {}) and bool(
-			(rec.snapshot["portal"].get("is_invoice_cancel") or rec.snapshot["portal"].get("is_delete"))
+			rec.snapshot["portal"].get("is_invoice_cancel") or rec.snapshot["portal"].get("is_delete")
 		)
 		if s.is_gone and not was_gone:
 			rec.conflict_fields = "is_invoice_cancel" if s.is_invoice_cancel else "is_delete"
-			return "conflict", "Cancel", (
-				f"{m.invoice_label(s)} was cancelled on the portal, but {state.name} is ERPNext's document; "
-				"held for a person"
+			return (
+				"conflict",
+				"Cancel",
+				(
+					f"{m.invoice_label(s)} was cancelled on the portal, but {state.name} is ERPNext's document; "
+					"held for a person"
+				),
 			)
 		return self._edit_submitted(s, rec, state, view, columns)
 

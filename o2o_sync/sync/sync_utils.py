@@ -2,10 +2,11 @@
 
 From `bench --site SITE console`::
 
-	from o2o_sync.sync import sync_utils
-	sync_utils.test_database_connection()
-	sync_utils.bulk_sync_from_external(from_date="2026-04-01")
-	sync_utils.manual_sync_invoice_to_external("ACC-PINV-2026-00012")
+        from o2o_sync.sync import sync_utils
+
+        sync_utils.test_database_connection()
+        sync_utils.bulk_sync_from_external(from_date="2026-04-01")
+        sync_utils.manual_sync_invoice_to_external("ACC-PINV-2026-00012")
 """
 
 import frappe
@@ -57,10 +58,7 @@ def pull_settings(settings=None) -> PullSettings:
 def gst_accounts(settings: PullSettings) -> set[str]:
 	"""Every CGST/SGST/IGST account named in the entity mappings."""
 	return {
-		a
-		for e in settings.entities.values()
-		for a in (e.cgst_account, e.sgst_account, e.igst_account)
-		if a
+		a for e in settings.entities.values() for a in (e.cgst_account, e.sgst_account, e.igst_account) if a
 	}
 
 
@@ -151,7 +149,10 @@ def bulk_sync_from_external(from_date=None, limit=None) -> dict:
 		return {"status": "busy"}
 	frappe.db.set_single_value(
 		SETTINGS,
-		{"last_pull_at": now_datetime(), "last_pull_summary": ", ".join(f"{k} {v}" for k, v in counts.items())},
+		{
+			"last_pull_at": now_datetime(),
+			"last_pull_summary": ", ".join(f"{k} {v}" for k, v in counts.items()),
+		},
 	)
 	frappe.db.commit()  # nosemgrep
 	return counts
