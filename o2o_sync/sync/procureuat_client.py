@@ -62,9 +62,9 @@ HEADER_COLUMNS = ", ".join(
 	]
 )
 CHANGE_TS = (
-	"GREATEST(COALESCE(IF(pr.updated_at > '1000-01-01', pr.updated_at, NULL),"
+	"CAST(GREATEST(COALESCE(IF(pr.updated_at > '1000-01-01', pr.updated_at, NULL),"
 	" IF(pr.created_at > '1000-01-01', pr.created_at, NULL), '1970-01-01 00:00:00'),"
-	" COALESCE(li.max_updated_at, '1970-01-01 00:00:00'))"
+	" COALESCE(li.max_updated_at, '1970-01-01 00:00:00')) AS DATETIME)"
 )
 LINE_COLUMNS = ", ".join(
 	[
