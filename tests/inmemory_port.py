@@ -238,3 +238,54 @@ class InMemoryPort:
 			if (status is None or entry.status == status)
 			and (operation is None or entry.operation == operation)
 		]
+
+	# -- push side
+	def add_push_invoice(self, inv, outstanding=None):
+		self.s.invoices[inv.name] = {
+			"push": inv,
+			"docstatus": 1,
+			"supplier": inv.supplier,
+			"bill_no": inv.bill_no,
+			"items": [],
+			"tax_accounts": {},
+		}
+		inv.outstanding_amount = inv.grand_total if outstanding is None else outstanding
+
+	def push_invoice(self, name):
+		doc = self.s.invoices.get(name)
+		return copy.deepcopy(doc["push"]) if doc and "push" in doc else None
+
+	def mapping_for_invoice(self, names):
+		for name in names:
+			for rec in self.s.mappings.values():
+				if rec.purchase_invoice == name:
+					return copy.deepcopy(rec)
+		return None
+
+	def save_push_success(self, name, record, invoice_number):
+		self.save_mapping(record)
+		self.s.invoices[name].update(
+			{
+				"procureuat_id": record.procureuat_id,
+				"procureuat_invoice_number": invoice_number,
+				"o2o_sync_status": "Synced",
+			}
+		)
+
+	def save_push_failure(self, name, record, message):
+		self.s.invoices[name]["o2o_sync_status"] = "Failed"
+		if record:
+			record.status, record.last_error = "Failed", message
+			self.save_mapping(record)
+
+	def set_invoice_status(self, name, status):
+		self.s.invoices[name]["o2o_sync_status"] = status
+
+	def payment_states(self, names):
+		out = []
+		for rec in self.s.mappings.values():
+			doc = self.s.invoices.get(rec.purchase_invoice) or {}
+			if "push" in doc and (names is None or rec.purchase_invoice in names):
+				inv = self.s.invoices[rec.purchase_invoice]["push"]
+				out.append((copy.deepcopy(rec), inv.outstanding_amount, inv.grand_total))
+		return out

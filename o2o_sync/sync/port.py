@@ -174,3 +174,31 @@ class ERPNextPort(Protocol):
 
 	def delete_invoice(self, name: str) -> None:
 		"""Delete a draft Purchase Invoice (the app's own links do not block it)."""
+
+
+class ERPNextPushPort(Protocol):
+	"""What the push asks of ERPNext (see `push.PushEngine`)."""
+
+	def push_invoice(self, name: str) -> "PushInvoice | None":  # noqa: F821
+		"""A submitted Purchase Invoice read for the push, or None when it does not exist."""
+
+	def mapping_for_invoice(self, names: list[str]) -> MappingRecord | None:
+		"""The Sync Mapping of any invoice in `names` (an amendment chain), newest first."""
+
+	def save_mapping(self, record: MappingRecord) -> None:
+		"""Insert or update by (procureuat_id, procureuat_vendor_id)."""
+
+	def save_push_success(self, name: str, record: MappingRecord, invoice_number: str) -> None:
+		"""Save the mapping and set `procureuat_id`, `procureuat_invoice_number`, status Synced on the invoice."""
+
+	def save_push_failure(self, name: str, record: MappingRecord | None, message: str) -> None:
+		"""Mark the invoice (and its mapping, if any) Failed with `message`."""
+
+	def set_invoice_status(self, name: str, status: str) -> None:
+		"""Set `o2o_sync_status` on the invoice."""
+
+	def payment_states(self, names: list[str] | None) -> list[tuple[MappingRecord, Decimal, Decimal]]:
+		"""(mapping, outstanding_amount, grand_total) of mapped submitted invoices (all when None)."""
+
+	def write_logs(self, entries: list[LogEntry]) -> None:
+		"""Append Sync Log rows."""
