@@ -71,7 +71,7 @@ class DatabaseConnection(Document):
 
 	def validate(self):
 		"""Check ports and timeouts, restore a pasted key's line breaks, check the host key line."""
-		for fieldname in ("port", "ssh_port"):
+		for fieldname in ("port", "ssh_port") if self.use_ssh_tunnel else ("port",):
 			if not 1 <= cint(self.get(fieldname)) <= 65535:
 				frappe.throw(
 					_("{0} must be between 1 and 65535").format(_(self.meta.get_label(fieldname))),
