@@ -338,7 +338,7 @@ class ProcureUATClient:
 		the Purchase Invoice's name and its amendment chain: a row carrying any of them is
 		updated in place (idempotent re-push, amendment) and keeps its invoice number;
 		otherwise a number `PREFIX/YY-YY/NNNN` is taken from `invoice_counter` under a row
-		lock in the same transaction. Deadlocks are retried twice.
+		lock in the same transaction. Deadlocks are retried four times.
 		Returns `{"requisition_id": int, "invoice_number": str, "created": bool}`.
 		Raises InvoiceError when an amendment would move the invoice into another
 		financial year, ProcureUATConnectionError when the portal is gone.
@@ -346,11 +346,12 @@ class ProcureUATClient:
 		_check_columns(header, REQUISITION_COLUMNS)
 		for line in lines:
 			_check_columns(line, LINE_WRITE_COLUMNS)
-		for attempt in range(3):
+		for attempt in range(5):
 			try:
 				return self._write_invoice_once(header, lines, order_codes, prefix, financial_year)
 			except pymysql.err.OperationalError as e:
-				if e.args and e.args[0] in (1205, 1213) and attempt < 2:
+				if e.args and e.args[0] in (1205, 1213) and attempt < 4:
+					time.sleep(0.05 * (attempt + 1))
 					continue
 				raise
 
@@ -422,20 +423,29 @@ class ProcureUATClient:
 		A missing counter row is created (INSERT ... ON DUPLICATE KEY, so two workers
 		cannot race) starting after the highest number already used for that prefix/year.
 		"""
-		pattern = f"{prefix}/{financial_year}/%"
-		self.query_count += 3
-		cur.execute(
-			"INSERT INTO invoice_counter (prefix, financial_year, last_number, created_at, updated_at)"
-			" SELECT %s, %s, COALESCE(MAX(CAST(SUBSTRING_INDEX(invoice_number, '/', -1) AS UNSIGNED)), 0), NOW(), NOW()"
-			" FROM purchase_requisitions WHERE invoice_number LIKE %s"
-			" ON DUPLICATE KEY UPDATE id = id",
-			(prefix, financial_year, pattern),
+		lock_sql = (
+			"SELECT id, last_number FROM invoice_counter WHERE prefix = %s AND financial_year = %s FOR UPDATE"
 		)
-		cur.execute(
-			"SELECT id, last_number FROM invoice_counter WHERE prefix = %s AND financial_year = %s FOR UPDATE",
-			(prefix, financial_year),
-		)
+		self.query_count += 1
+		cur.execute(lock_sql, (prefix, financial_year))
 		row = cur.fetchone()
+		if row is None:
+			# A plain (non-locking) read of the highest number used: an INSERT ... SELECT
+			# would share-lock purchase_requisitions rows and deadlock with other pushes.
+			self.query_count += 3
+			cur.execute(
+				"SELECT COALESCE(MAX(CAST(SUBSTRING_INDEX(invoice_number, '/', -1) AS UNSIGNED)), 0) AS n"
+				" FROM purchase_requisitions WHERE invoice_number LIKE %s",
+				(f"{prefix}/{financial_year}/%",),
+			)
+			highest = int(cur.fetchone()["n"] or 0)
+			cur.execute(
+				"INSERT INTO invoice_counter (prefix, financial_year, last_number, created_at, updated_at)"
+				" VALUES (%s, %s, %s, NOW(), NOW()) ON DUPLICATE KEY UPDATE id = id",
+				(prefix, financial_year, highest),
+			)
+			cur.execute(lock_sql, (prefix, financial_year))
+			row = cur.fetchone()
 		number = int(row["last_number"] or 0) + 1
 		cur.execute(
 			"UPDATE invoice_counter SET last_number = %s, updated_at = NOW() WHERE id = %s",
