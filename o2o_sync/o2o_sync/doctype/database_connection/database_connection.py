@@ -32,6 +32,8 @@ _DEK_IV_HEX_LENGTH = {
 }
 _BASE64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 
+SSH_REQUIRED_FIELDS = ("ssh_host", "ssh_username", "ssh_private_key")
+
 HOST_KEY_TYPES = (
 	"ssh-ed25519",
 	"ssh-rsa",
@@ -80,6 +82,17 @@ class DatabaseConnection(Document):
 		for fieldname in ("connect_timeout", "read_timeout"):
 			if cint(self.get(fieldname)) < 1:
 				frappe.throw(_("{0} must be at least 1 second").format(_(self.meta.get_label(fieldname))))
+
+		if self.use_ssh_tunnel:
+			# `mandatory_depends_on` is only enforced by the form; the API needs the same rule
+			if missing := [
+				_(self.meta.get_label(f)) for f in SSH_REQUIRED_FIELDS if not (self.get(f) or "").strip()
+			]:
+				frappe.throw(
+					_("The SSH tunnel needs: {0}").format(", ".join(missing)),
+					frappe.MandatoryError,
+					title=_("Missing Values Required"),
+				)
 
 		if self.ssh_private_key and not self.is_dummy_password(self.ssh_private_key):
 			try:

@@ -68,14 +68,15 @@ class TestDatabaseConnection(FrappeTestCase):
 		doc = frappe.get_doc("Database Connection", CONNECTION)
 		# the document keeps only a mask; the key is in __Auth, encrypted
 		self.assertEqual(set(doc.ssh_private_key), {"*"})
-		stored = frappe.db.get_value(
-			"__Auth",
-			{"doctype": "Database Connection", "name": CONNECTION, "fieldname": "ssh_private_key"},
-			["password", "encrypted"],
+		stored = frappe.db.sql(
+			"""select password, encrypted from `__Auth`
+			where doctype = 'Database Connection' and name = %s and fieldname = 'ssh_private_key'""",
+			CONNECTION,
 			as_dict=True,
 		)
-		self.assertEqual(stored.encrypted, 1)
-		self.assertNotIn("PRIVATE KEY", stored.password)
+		self.assertEqual(len(stored), 1)
+		self.assertEqual(stored[0].encrypted, 1)
+		self.assertNotIn("PRIVATE KEY", stored[0].password)
 
 		self.assertEqual(doc.get_password("ssh_private_key"), self.private_key)
 		# markup in a password is kept as typed (no HTML sanitising of Password fields)
@@ -96,6 +97,9 @@ class TestDatabaseConnection(FrappeTestCase):
 	def test_ssh_fields_are_mandatory_with_the_tunnel(self):
 		with self.assertRaises(frappe.MandatoryError):
 			self.make_connection(ssh_host=None)
+		with self.assertRaises(frappe.MandatoryError):
+			self.make_connection(ssh_private_key="")
+		self.make_connection(use_ssh_tunnel=0, ssh_host=None, ssh_private_key="")
 
 	def test_port_must_be_valid(self):
 		with self.assertRaises(frappe.ValidationError):
