@@ -74,7 +74,10 @@ class O2OSyncSettings(Document):
 			)
 
 	def validate_general(self, problems: list[str]):
-		"""Invoice prefix, batch size and log retention."""
+		"""Database connection when enabled, invoice prefix, batch size and log retention."""
+		if self.enabled and not self.database_connection:
+			problems.append(_("Database Connection is required to enable the sync"))
+
 		self.invoice_prefix = (self.invoice_prefix or "").strip()
 		if self.invoice_prefix:
 			if len(self.invoice_prefix) > INVOICE_PREFIX_MAX_LENGTH:

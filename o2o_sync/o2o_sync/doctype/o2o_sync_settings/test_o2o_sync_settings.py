@@ -147,6 +147,7 @@ class TestO2OSyncSettings(FrappeTestCase):
 		)
 		self.assert_problems(self.settings(invoice_prefix="A/B"), "may only contain letters, digits and '-'")
 		self.assert_problems(self.settings(pull_batch_size=5001), "Pull Batch Size")
+		self.assert_problems(self.settings(enabled=1), "Database Connection is required to enable the sync")
 		self.settings(invoice_prefix="AG-1", pull_batch_size=5000).save()
 
 	def test_items_must_be_non_stock(self):
