@@ -9,6 +9,9 @@ test_ignore = ["Purchase Invoice"]
 
 
 class TestSyncMapping(FrappeTestCase):
+	def tearDown(self):
+		frappe.db.rollback()
+
 	def make_mapping(self, procureuat_id=990001, vendor_id=77, **values):
 		return frappe.get_doc(
 			{
