@@ -39,7 +39,6 @@ doc_events = {
 	"Purchase Invoice": {
 		"on_submit": "o2o_sync.sync.events.purchase_invoice_on_submit",
 		"on_cancel": "o2o_sync.sync.events.purchase_invoice_on_cancel",
-		"on_update_after_submit": "o2o_sync.sync.events.purchase_invoice_on_update_after_submit",
 	},
 	"Payment Entry": {
 		"on_submit": "o2o_sync.sync.events.settlement_changed",

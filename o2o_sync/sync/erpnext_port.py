@@ -501,3 +501,159 @@ class FrappePort:
 
 	def delete_invoice(self, name):
 		frappe.delete_doc("Purchase Invoice", name, ignore_permissions=True, force=False)
+
+
+class FrappePushPort(FrappePort):
+	"""The push side of the port (`port.ERPNextPushPort`) over Frappe."""
+
+	def __init__(self, gst_accounts: set[str], entity_by_company: dict[str, str]):
+		super().__init__(gst_accounts)
+		self.entity_by_company = entity_by_company
+
+	def amendment_chain(self, name: str) -> list[str]:
+		"""`name` and every invoice it amends, newest first (follows `amended_from`)."""
+		chain = [name]
+		while True:
+			previous = frappe.db.get_value("Purchase Invoice", chain[-1], "amended_from")
+			if not previous or previous in chain:
+				return chain
+			chain.append(previous)
+
+	def push_invoice(self, name):
+		from .push import PushInvoice, PushLine, PushTax
+
+		if not frappe.db.exists("Purchase Invoice", name):
+			return None
+		doc = frappe.get_doc("Purchase Invoice", name)
+		gst_rows = [t for t in doc.taxes if t.account_head in self.gst_accounts]
+		products = dict(
+			frappe.get_all(
+				"Item",
+				filters={"name": ["in", list({r.item_code for r in doc.items})]},
+				fields=["name", "procureuat_product_id"],
+				as_list=True,
+			)
+		)
+		lines = []
+		for row in doc.items:
+			item_rates = json.loads(row.item_tax_rate) if row.item_tax_rate else {}
+			rate = sum(
+				(
+					Decimal(str(flt(item_rates.get(t.account_head, t.rate))))
+					for t in gst_rows
+					if t.charge_type == "On Net Total"
+				),
+				Decimal(0),
+			)
+			net = _dec(row.base_net_amount)
+			lines.append(
+				PushLine(
+					idx=row.idx,
+					item_code=row.item_code,
+					qty=Decimal(str(flt(row.qty, 6))),
+					rate=Decimal(str(flt(row.net_rate or row.rate, 6))),
+					net_amount=net,
+					gst_amount=net * rate / 100,
+					gst_rate=rate,
+					product_id=int(products.get(row.item_code) or 0) or None,
+					uom=row.uom,
+				)
+			)
+		taxes = [
+			PushTax(
+				idx=t.idx,
+				account_head=t.account_head,
+				charge_type=t.charge_type,
+				kind="gst"
+				if t.account_head in self.gst_accounts
+				else ("tds" if t.get("is_tax_withholding_account") else "other"),
+			)
+			for t in doc.taxes
+		]
+		address = frappe.utils.strip_html(cstr(doc.get("address_display"))).strip()
+		return PushInvoice(
+			name=doc.name,
+			chain=self.amendment_chain(doc.name),
+			company=doc.company,
+			entity_id=self.entity_by_company.get(doc.company),
+			supplier=doc.supplier,
+			supplier_name=doc.supplier_name or doc.supplier,
+			vendor_id=frappe.db.get_value("Supplier", doc.supplier, "procureuat_vendor_id") or None,
+			supplier_address=address,
+			remarks=cstr(doc.remarks),
+			bill_no=cstr(doc.bill_no),
+			posting_date=getdate(doc.posting_date),
+			currency=doc.currency,
+			is_return=bool(doc.is_return),
+			lines=lines,
+			taxes=taxes,
+			grand_total=_payable(doc),
+			outstanding_amount=_dec(doc.outstanding_amount),
+			docstatus=doc.docstatus,
+		)
+
+	def mapping_for_invoice(self, names):
+		rows = frappe.get_all(
+			"Sync Mapping", filters={"purchase_invoice": ["in", list(names)]}, fields=list(MAPPING_FIELDS)
+		)
+		by_invoice = {r.purchase_invoice: r for r in rows}
+		for name in names:
+			if name in by_invoice:
+				return self._record(by_invoice[name])
+		return None
+
+	def save_push_success(self, name, record, invoice_number):
+		self.save_mapping(record)
+		frappe.db.set_value(
+			"Purchase Invoice",
+			name,
+			{
+				"procureuat_id": record.procureuat_id,
+				"procureuat_vendor_id": record.procureuat_vendor_id,
+				"procureuat_invoice_number": invoice_number,
+				"o2o_sync_status": SYNCED,
+			},
+			update_modified=False,
+		)
+
+	def save_push_failure(self, name, record, message):
+		if record is not None:
+			record.status, record.last_error = "Failed", message
+			self.save_mapping(record)
+		self.set_invoice_status(name, "Failed")
+
+	def set_invoice_status(self, name, status):
+		frappe.db.set_value("Purchase Invoice", name, "o2o_sync_status", status, update_modified=False)
+
+	def payment_states(self, names):
+		conditions = "m.purchase_invoice is not null and pi.docstatus = 1"
+		params = []
+		if names is not None:
+			if not names:
+				return []
+			conditions += f" and m.purchase_invoice in ({', '.join(['%s'] * len(names))})"
+			params = list(names)
+		rows = frappe.db.sql(
+			f"""select {", ".join("m." + f for f in MAPPING_FIELDS)},
+				pi.outstanding_amount as _outstanding, pi.grand_total as _grand_total,
+				pi.rounded_total as _rounded_total, pi.disable_rounded_total as _no_rounding
+			from `tabSync Mapping` m join `tabPurchase Invoice` pi on pi.name = m.purchase_invoice
+			where {conditions}""",
+			params,
+			as_dict=True,
+		)
+		return [
+			(
+				self._record(r),
+				_dec(r._outstanding),
+				_dec(r._grand_total if r._no_rounding or not r._rounded_total else r._rounded_total),
+			)
+			for r in rows
+		]
+
+
+def _payable(doc) -> Decimal:
+	"""What the supplier is owed: the rounded total unless rounding is off (ERPNext's outstanding basis)."""
+	if doc.get("disable_rounded_total") or not doc.get("rounded_total"):
+		return _dec(doc.grand_total)
+	return _dec(doc.rounded_total)

@@ -76,6 +76,7 @@ class PushInvoice:
 	taxes: list[PushTax] = field(default_factory=list)
 	grand_total: Decimal = ZERO
 	outstanding_amount: Decimal = ZERO
+	docstatus: int = 1
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,11 @@ class PushEngine:
 		inv = self.port.push_invoice(name)
 		if inv is None:
 			return {"status": "Skipped", "message": f"{name} does not exist"}
+		if inv.docstatus != 1:
+			return {
+				"status": "Skipped",
+				"message": f"{name} is not submitted; only submitted invoices are pushed",
+			}
 		rec = self.port.mapping_for_invoice(inv.chain)
 		if rec and rec.origin == ORIGIN_PORTAL:
 			return {

@@ -163,3 +163,40 @@ def scheduled_sync_from_external():
 	if not frappe.db.get_single_value(SETTINGS, "enabled"):
 		return
 	bulk_sync_from_external()
+
+
+def reconcile_payment_states():
+	"""Every 15 minutes: catch payment states the doc events missed (payment reconciliation,
+	unreconcile, ...): ERPNext moves `outstanding_amount` without firing the invoice's events."""
+	if not frappe.db.get_single_value(SETTINGS, "enabled"):
+		return
+	from .jobs import sync_payment_states
+
+	return sync_payment_states(None)
+
+
+@frappe.whitelist()
+def manual_sync_invoice_to_external(invoice_name: str) -> dict:
+	"""Push one Purchase Invoice to ProcureUAT now, from the console or the form's button.
+
+	Args: the Purchase Invoice name. Returns `{"status": "Synced"|"Failed"|"Skipped",
+	"message", "procureuat_id", "invoice_number"}`; a pulled invoice only has its
+	payment state sent. Raises frappe.PermissionError without submit rights on the
+	invoice and one of the roles Accounts Manager / System Manager.
+	"""
+	frappe.only_for(MANAGER_ROLES)
+	frappe.has_permission("Purchase Invoice", "submit", invoice_name, throw=True)
+	from .jobs import push_engine
+
+	engine = push_engine()
+	origin = frappe.db.get_value("Sync Mapping", {"purchase_invoice": invoice_name}, "origin")
+	if origin == "ProcureUAT":
+		result = engine.sync_payment_states([invoice_name])
+		outcome = {
+			"status": "Synced",
+			"message": f"{invoice_name} came from ProcureUAT; payment state sent ({result})",
+		}
+	else:
+		outcome = engine.push(invoice_name)
+	frappe.db.commit()  # nosemgrep
+	return outcome

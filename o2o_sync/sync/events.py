@@ -1,0 +1,103 @@
+"""Doc events (see hooks.py): ERPNext changes that reach ProcureUAT.
+
+Handlers only decide and enqueue: the portal is written by a background job after
+the user's transaction commits, never inside the request (contract, "Push").
+"""
+
+import frappe
+
+from .port import ORIGIN_ERPNEXT, ORIGIN_PORTAL, PENDING
+
+SETTINGS = "O2O Sync Settings"
+
+
+def _enabled() -> bool:
+	return bool(frappe.db.get_single_value(SETTINGS, "enabled"))
+
+
+def _enqueue(method: str, job_key: str, **kwargs):
+	"""Run `method` in a worker after commit; synchronously in tests so they can read the portal."""
+	frappe.enqueue(
+		method,
+		queue="short",
+		enqueue_after_commit=True,
+		now=bool(frappe.flags.in_test),
+		job_id=f"o2o_sync::{job_key}",
+		deduplicate=not frappe.flags.in_test,
+		**kwargs,
+	)
+
+
+def _mapping_of_chain(doc):
+	"""(origin, mapping name) of the invoice or the one it amends, or (None, None)."""
+	chain = [doc.name]
+	previous = doc.amended_from
+	while previous and previous not in chain:
+		chain.append(previous)
+		previous = frappe.db.get_value("Purchase Invoice", previous, "amended_from")
+	rows = frappe.get_all(
+		"Sync Mapping",
+		filters={"purchase_invoice": ["in", chain]},
+		fields=["name", "origin", "purchase_invoice"],
+	)
+	rows.sort(key=lambda r: chain.index(r.purchase_invoice))
+	return (rows[0].origin, rows[0].name) if rows else (None, None)
+
+
+def purchase_invoice_on_submit(doc, method=None):
+	"""Push an ERPNext-made invoice; let an amendment of a pulled one take over its mapping."""
+	if doc.flags.o2o_from_pull or not _enabled():
+		return
+	origin, mapping = (
+		_mapping_of_chain(doc) if (doc.amended_from or doc.get("procureuat_id")) else (None, None)
+	)
+	if origin == ORIGIN_PORTAL:
+		# the vendor's document: the amendment takes over the mapping, nothing goes to the portal
+		frappe.db.set_value("Sync Mapping", mapping, "purchase_invoice", doc.name)
+		doc.db_set("o2o_sync_status", "Synced", update_modified=False)
+		return
+	if doc.is_return and doc.return_against:
+		_enqueue(
+			"o2o_sync.sync.jobs.sync_payment_states",
+			f"pay::{doc.return_against}",
+			invoice_names=[doc.return_against],
+		)
+	doc.db_set("o2o_sync_status", PENDING, update_modified=False)
+	_enqueue("o2o_sync.sync.jobs.push_invoice", f"push::{doc.name}", invoice_name=doc.name)
+
+
+def purchase_invoice_on_cancel(doc, method=None):
+	"""Mark a pushed invoice's portal row cancelled; a pulled one's stays (the vendor's document)."""
+	if doc.flags.o2o_from_pull or not _enabled():
+		return
+	if doc.is_return and doc.return_against:
+		_enqueue(
+			"o2o_sync.sync.jobs.sync_payment_states",
+			f"pay::{doc.return_against}",
+			invoice_names=[doc.return_against],
+		)
+	origin, _mapping = _mapping_of_chain(doc)
+	if origin == ORIGIN_ERPNEXT:
+		_enqueue("o2o_sync.sync.jobs.cancel_invoice", f"cancel::{doc.name}", invoice_name=doc.name)
+
+
+def settlement_changed(doc, method=None):
+	"""A Payment Entry or Journal Entry touched Purchase Invoices: send their payment state."""
+	if not _enabled():
+		return
+	if doc.doctype == "Payment Entry":
+		names = {r.reference_name for r in doc.references if r.reference_doctype == "Purchase Invoice"}
+	else:
+		names = {r.reference_name for r in doc.accounts if r.reference_type == "Purchase Invoice"}
+	names.discard(None)
+	if not names:
+		return
+	mapped = frappe.get_all(
+		"Sync Mapping", filters={"purchase_invoice": ["in", list(names)]}, pluck="purchase_invoice"
+	)
+	if mapped:
+		_enqueue(
+			"o2o_sync.sync.jobs.sync_payment_states",
+			f"pay::{doc.doctype}::{doc.name}::{method}",
+			invoice_names=sorted(mapped),
+		)
