@@ -50,6 +50,9 @@ LOG_FIELDS = (
 )
 
 
+LOG_INT_FIELDS = ("procureuat_id", "duration_ms")  # Frappe Int columns are NOT NULL
+
+
 def _dec(value) -> Decimal:
 	return Decimal(str(flt(value, 2))).quantize(Decimal("0.01"))
 
@@ -208,7 +211,10 @@ class FrappePort:
 				user,
 				0,
 				0,
-				*(getattr(e, f) for f in LOG_FIELDS),
+				*(
+					getattr(e, f) if getattr(e, f) is not None or f not in LOG_INT_FIELDS else 0
+					for f in LOG_FIELDS
+				),
 			)
 			for e in entries
 		]

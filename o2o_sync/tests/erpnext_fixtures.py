@@ -1,0 +1,219 @@
+"""ERPNext-side test environment: a real company, accounts, items, a real sshd and a portal
+database, wired together through a Database Connection and O2O Sync Settings.
+
+Used by the Frappe integration tests and the benchmark; nothing here is a stand-in.
+"""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+
+import frappe
+
+from o2o_sync.sync.procureuat_client import close_clients
+from o2o_sync.tests import portal_fixtures as pf
+
+COMPANY_GSTIN = "27AAACO2020A1ZC"  # Maharashtra
+SAME_STATE_GSTIN = "27AAAPS1234A1ZB"
+OTHER_STATE_GSTIN = "29AAAPK1234A1ZF"
+
+
+def db_server() -> dict:
+	"""MariaDB the portal databases live on (O2O_TEST_DB_* override 127.0.0.1:3306 root)."""
+	return {
+		"host": os.environ.get("O2O_TEST_DB_HOST", "127.0.0.1"),
+		"port": int(os.environ.get("O2O_TEST_DB_PORT", "3306")),
+		"user": os.environ.get("O2O_TEST_DB_USER", "root"),
+		"password": os.environ.get("O2O_TEST_DB_PASSWORD", ""),
+	}
+
+
+@dataclass
+class SyncEnvironment:
+	"""Everything a test needs: names of what was made, the portal connection and the sshd."""
+
+	company: str
+	abbr: str
+	entity_id: int
+	vendors: list[int]
+	portal_db: str
+	conn: object
+	sshd: object
+	accounts: dict = field(default_factory=dict)
+
+	def stop(self):
+		"""Close clients, drop the portal database, stop sshd."""
+		close_clients()
+		try:
+			self.conn.close()
+		finally:
+			pf.drop_portal_database(self.portal_db, **db_server())
+			self.sshd.stop()
+
+
+def make_company(name: str, abbr: str) -> str:
+	"""An Indian INR company with the standard chart and CGST/SGST/IGST tax accounts."""
+	if not frappe.db.exists("Company", name):
+		frappe.get_doc(
+			{
+				"doctype": "Company",
+				"company_name": name,
+				"abbr": abbr,
+				"country": "India",
+				"default_currency": "INR",
+				"create_chart_of_accounts_based_on": "Standard Template",
+				"chart_of_accounts": "Standard",
+			}
+		).insert(ignore_permissions=True)
+	parent = frappe.db.get_value(
+		"Account", {"company": name, "account_name": "Duties and Taxes", "is_group": 1}
+	)
+	for head in ("CGST", "SGST", "IGST"):
+		if not frappe.db.exists("Account", f"{head} - {abbr}"):
+			frappe.get_doc(
+				{
+					"doctype": "Account",
+					"account_name": head,
+					"company": name,
+					"parent_account": parent,
+					"account_type": "Tax",
+					"root_type": "Liability",
+				}
+			).insert(ignore_permissions=True)
+	return name
+
+
+def make_item(code: str, is_stock: int = 0, product_id: int | None = None) -> str:
+	"""A non-stock (by default) purchase Item, linked to a portal product when given."""
+	if not frappe.db.exists("Item", code):
+		frappe.get_doc(
+			{
+				"doctype": "Item",
+				"item_code": code,
+				"item_name": code,
+				"item_group": "All Item Groups",
+				"stock_uom": "Nos",
+				"is_stock_item": is_stock,
+				"is_purchase_item": 1,
+				"procureuat_product_id": product_id,
+			}
+		).insert(ignore_permissions=True)
+	return code
+
+
+def ensure_fiscal_year(year_start: str = "2026-04-01", year_end: str = "2027-03-31"):
+	"""A Fiscal Year covering the test invoices' dates, unless one already does."""
+	from erpnext.accounts.utils import get_fiscal_year
+
+	for day in (year_start, year_end):
+		if not get_fiscal_year(day, boolean=True):
+			frappe.get_doc(
+				{
+					"doctype": "Fiscal Year",
+					"year": f"O2O {day[:4]}",
+					"year_start_date": day[:4] + "-01-01",
+					"year_end_date": day[:4] + "-12-31",
+				}
+			).insert(ignore_permissions=True)
+
+
+def setup_environment(submit_pulled_invoices: int = 0) -> SyncEnvironment:
+	"""Build a fresh company, portal database, sshd bastion, Database Connection and settings.
+
+	Also empties Sync Mapping and Sync Log (the portal's ids restart at 1 in a new
+	database) and resets the pull cursor. Commits.
+	"""
+	from o2o_sync.setup.custom_fields import install_custom_fields, install_property_setters
+
+	install_custom_fields()
+	install_property_setters()
+	token = secrets.token_hex(2).upper()
+	abbr = f"O2{token}"
+	company = make_company(f"O2O Test Co {token}", abbr)
+	ensure_fiscal_year()
+	make_item("O2O Services")
+	make_item("O2O Freight")
+	frappe.db.delete("Sync Mapping")
+	frappe.db.delete("Sync Log")
+
+	server = db_server()
+	db_name = f"o2o_frappe_portal_{os.getpid()}_{token.lower()}"
+	pf.create_portal_database(db_name, **server)
+	conn = pf.connect_portal(db_name, **server)
+	entity = pf.insert_entity(conn, "O2O Buyer", COMPANY_GSTIN)
+	vendors = [
+		pf.insert_vendor(conn, f"Sharma Traders {token}", "V001", SAME_STATE_GSTIN),
+		pf.insert_vendor(conn, f"Kaveri Supplies {token}", "V002", OTHER_STATE_GSTIN),
+		pf.insert_vendor(conn, f"Local Kirana {token}", "V003", None),
+	]
+	sshd = pf.SshServer().start()
+
+	connection_name = f"ProcureUAT Test {token}"
+	doc = frappe.get_doc(
+		{
+			"doctype": "Database Connection",
+			"connection_name": connection_name,
+			"host": server["host"],
+			"port": server["port"],
+			"database_name": db_name,
+			"username": server["user"],
+			"password": server["password"] or None,
+			"use_ssh_tunnel": 1,
+			"ssh_host": sshd.host,
+			"ssh_port": sshd.port,
+			"ssh_username": sshd.username,
+			"ssh_private_key": sshd.client_private_key,
+			"ssh_host_key": sshd.host_key_line,
+			"connect_timeout": 10,
+			"read_timeout": 60,
+		}
+	)
+	doc.insert(ignore_permissions=True)
+
+	accounts = {
+		"cgst": f"CGST - {abbr}",
+		"sgst": f"SGST - {abbr}",
+		"igst": f"IGST - {abbr}",
+		"expense": frappe.db.get_value("Company", company, "default_expense_account"),
+		"cost_center": frappe.db.get_value("Company", company, "cost_center"),
+		"creditors": frappe.db.get_value("Company", company, "default_payable_account"),
+		"cash": frappe.db.get_value("Account", {"company": company, "account_type": "Cash", "is_group": 0}),
+	}
+	settings = frappe.get_doc("O2O Sync Settings")
+	settings.update(
+		{
+			"enabled": 1,
+			"database_connection": connection_name,
+			"supplier_group": "All Supplier Groups",
+			"default_item": "O2O Services",
+			"freight_item": "O2O Freight",
+			"invoice_prefix": "O2OT",
+			"portal_user_id": 9,
+			"submit_pulled_invoices": submit_pulled_invoices,
+			"pull_batch_size": 200,
+			"log_retention_days": 30,
+			"conflict_strategy": "Hold for review",
+			"pull_from_date": None,
+			"pull_cursor_updated_at": None,
+			"pull_cursor_id": 0,
+		}
+	)
+	settings.set(
+		"entities",
+		[
+			{
+				"entity_id": str(entity),
+				"company": company,
+				"company_gstin": COMPANY_GSTIN,
+				"cgst_account": accounts["cgst"],
+				"sgst_account": accounts["sgst"],
+				"igst_account": accounts["igst"],
+				"expense_account": accounts["expense"],
+				"cost_center": accounts["cost_center"],
+			}
+		],
+	)
+	settings.save(ignore_permissions=True)
+	close_clients()
+	frappe.db.commit()  # nosemgrep: the pull commits per batch; its setup must be visible to it
+	return SyncEnvironment(company, abbr, entity, vendors, db_name, conn, sshd, accounts)
