@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The whole o2o_sync test suite, on a fresh machine or a developer's:
+#   1. sshd (openssh-server) for the tunnel tests, installed with apt-get when missing;
+#   2. a virtualenv (.venv) with the app and its test tools;
+#   3. ruff, then pytest: the engine, the client and the tunnel against a real MariaDB
+#      portal reached through a real sshd (MariaDB at 127.0.0.1:3306, root, no password,
+#      unless O2O_TEST_DB_HOST/_PORT/_USER/_PASSWORD say otherwise);
+#   4. when a Frappe bench with ERPNext is present (O2O_BENCH, default
+#      /home/frappe/frappe-bench, site O2O_SITE, default o2o.localhost): this tree is
+#      installed into it and Frappe's own test runner runs the app's suite there.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+
+if [ ! -x /usr/sbin/sshd ]; then
+	echo "== installing openssh-server (sshd) for the tunnel tests"
+	as_root apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends openssh-server >/dev/null
+fi
+
+echo "== virtualenv and packages"
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+echo "== pytest (engine, client, tunnel)"
+.venv/bin/python -m pytest tests -q -p no:cacheprovider
+
+bench_dir=${O2O_BENCH:-/home/frappe/frappe-bench}
+site=${O2O_SITE:-o2o.localhost}
+if [ ! -x "$bench_dir/env/bin/python" ] || [ ! -d "$bench_dir/sites/$site" ]; then
+	echo "Frappe suite skipped: no bench with site $site at $bench_dir (set O2O_BENCH and O2O_SITE)."
+	exit 0
+fi
+
+echo "== Frappe suite on $bench_dir (site $site)"
+owner=$(stat -c %U "$bench_dir")
+run_as_owner() {
+	if [ "$(id -un)" = "$owner" ]; then bash -c "$1"; else as_root runuser -u "$owner" -- bash -c "$1"; fi
+}
+app_dir="$bench_dir/apps/o2o_sync"
+# install this tree (not a stale copy) into the bench
+as_root rm -rf "$app_dir"
+as_root mkdir -p "$app_dir"
+tar -C "$root" --exclude=.git --exclude=.venv --exclude=__pycache__ -cf - . | as_root tar -C "$app_dir" -xf -
+as_root chown -R "$owner": "$app_dir"
+run_as_owner "cd '$bench_dir' && env/bin/python -m pip install -q --disable-pip-version-check -e apps/o2o_sync"
+grep -qx o2o_sync "$bench_dir/sites/apps.txt" || run_as_owner "cd '$bench_dir' && printf '\no2o_sync\n' >> sites/apps.txt && sed -i '/^$/d' sites/apps.txt"
+# the tests start their own sshd as the bench user: a locked account ('!' password) may not log in
+if [ "$(id -u)" = 0 ] && getent shadow "$owner" | cut -d: -f2 | grep -q '^!'; then usermod -p '*' "$owner"; fi
+frappe_cmd() { run_as_owner "cd '$bench_dir/sites' && ../env/bin/python -m frappe.utils.bench_helper frappe --site '$site' $1"; }
+if ! frappe_cmd "list-apps" | grep -q '^o2o_sync'; then
+	frappe_cmd "install-app o2o_sync"
+fi
+frappe_cmd "migrate --skip-search-index" >/dev/null
+log=$(mktemp)
+set +e
+frappe_cmd "run-tests --app o2o_sync" 2>&1 | grep -v "Error in query" | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+ran=$(grep -Eo '^Ran [0-9]+ tests?' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+bad=$(grep -E '^FAILED \(' "$log" | tail -1 | grep -Eo '(failures|errors)=[0-9]+' | awk -F= '{s += $2} END {print s + 0}')
+rm -f "$log"
+echo "frappe: $((ran - ${bad:-0})) passed, ${bad:-0} failed"
+exit "$status"
