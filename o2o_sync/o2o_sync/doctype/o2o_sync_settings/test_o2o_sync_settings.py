@@ -111,6 +111,7 @@ class TestO2OSyncSettings(FrappeTestCase):
 		doc.update(
 			{
 				"enabled": 0,
+				"database_connection": None,
 				"invoice_prefix": "AGO2O",
 				"pull_batch_size": 200,
 				"log_retention_days": 30,
