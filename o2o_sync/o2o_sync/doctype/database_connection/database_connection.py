@@ -8,7 +8,6 @@ Password fields, i.e. encrypted in `__Auth`; this module never logs or returns t
 
 import base64
 import binascii
-import hashlib
 import re
 
 import frappe
@@ -33,16 +32,6 @@ _DEK_IV_HEX_LENGTH = {
 _BASE64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 
 SSH_REQUIRED_FIELDS = ("ssh_host", "ssh_username", "ssh_private_key")
-
-HOST_KEY_TYPES = (
-	"ssh-ed25519",
-	"ssh-rsa",
-	"ecdsa-sha2-nistp256",
-	"ecdsa-sha2-nistp384",
-	"ecdsa-sha2-nistp521",
-	"sk-ssh-ed25519@openssh.com",
-	"sk-ecdsa-sha2-nistp256@openssh.com",
-)
 
 
 class DatabaseConnection(Document):
@@ -102,10 +91,8 @@ class DatabaseConnection(Document):
 				frappe.throw(str(e), title=_("Invalid SSH Private Key"))
 
 		if self.ssh_host_key:
-			try:
-				self.ssh_host_key = parse_host_key_line(self.ssh_host_key)[0]
-			except ValueError as e:
-				frappe.throw(str(e), title=_("Invalid SSH Host Key"))
+			self.ssh_host_key = self.ssh_host_key.strip()
+			parse_host_keys(self.ssh_host_key)
 
 		self.clear_host_key_of_another_bastion()
 
@@ -195,33 +182,18 @@ def normalize_private_key(text: str) -> str:
 	return "\n".join([f"-----BEGIN {label}-----", *headers, *lines, f"-----END {label}-----"]) + "\n"
 
 
-def parse_host_key_line(key_line: str) -> tuple[str, str, str]:
-	"""Parse a public host key line into (normalized line, key type, SHA256 fingerprint).
+def parse_host_keys(text: str) -> list[tuple[str, bytes]]:
+	"""(key type, key blob) of each public key in `text`, parsed the way the tunnel reads them.
 
-	Accepts `<type> <base64> [comment]`, optionally preceded by a known_hosts host field.
-	The normalized line is `<type> <base64>`. Raises ValueError when the line is not a key.
+	Accepts `type base64 [comment]` and known_hosts lines, one key per line. Throws a
+	ValidationError naming what is wrong when `text` holds no valid key.
 	"""
-	tokens = (key_line or "").split()
-	for i, token in enumerate(tokens[:-1]):
-		if token not in HOST_KEY_TYPES:
-			continue
-		encoded = tokens[i + 1]
-		try:
-			blob = base64.b64decode(encoded, validate=True)
-		except binascii.Error:
-			break
-		# the blob starts with its own key type as an SSH string: uint32 length + bytes
-		type_length = int.from_bytes(blob[:4], "big") if len(blob) > 4 else 0
-		if blob[4 : 4 + type_length].decode("ascii", "replace") != token:
-			break
-		fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-		return f"{token} {encoded}", token, fingerprint
+	from o2o_sync.sync.tunnel import _parse_key_lines
 
-	raise ValueError(
-		_("The SSH host key must be a public key line such as 'ssh-ed25519 AAAA…' of type {0}.").format(
-			", ".join(HOST_KEY_TYPES)
-		)
-	)
+	try:
+		return _parse_key_lines(text)
+	except ValueError as e:
+		frappe.throw(_("SSH Host Key: {0}").format(e), title=_("Invalid SSH Host Key"))
 
 
 def check_connection_permission(connection: str):
@@ -267,12 +239,9 @@ def fetch_host_key(connection: str) -> dict:
 		)
 
 	result["stored_key_line"] = doc.ssh_host_key or ""
-	try:
-		result["matches_stored"] = (
-			parse_host_key_line(doc.ssh_host_key)[0] == parse_host_key_line(result["key_line"])[0]
-		)
-	except ValueError:
-		result["matches_stored"] = False
+	# the stored text was validated on save and may hold several keys (one per line)
+	stored_blobs = {blob for _type, blob in parse_host_keys(doc.ssh_host_key)} if doc.ssh_host_key else set()
+	result["matches_stored"] = parse_host_keys(result["key_line"])[0][1] in stored_blobs
 	return result
 
 
@@ -280,12 +249,10 @@ def fetch_host_key(connection: str) -> dict:
 def accept_host_key(connection: str, key_line: str) -> dict:
 	"""Store `key_line` as the bastion's trusted host key; returns the stored line and its fingerprint."""
 	check_connection_permission(connection)
-	try:
-		line, key_type, fingerprint = parse_host_key_line(key_line)
-	except ValueError as e:
-		frappe.throw(str(e), title=_("Invalid SSH Host Key"))
+	from o2o_sync.sync.tunnel import fingerprint
 
+	key_type = parse_host_keys(key_line)[0][0]
 	doc = frappe.get_doc("Database Connection", connection)
-	doc.ssh_host_key = line
+	doc.ssh_host_key = key_line.strip()
 	doc.save()
-	return {"key_line": line, "key_type": key_type, "fingerprint": fingerprint}
+	return {"key_line": doc.ssh_host_key, "key_type": key_type, "fingerprint": fingerprint(doc.ssh_host_key)}

@@ -9,7 +9,6 @@ from frappe.tests.utils import FrappeTestCase
 from o2o_sync.o2o_sync.doctype.database_connection.database_connection import (
 	accept_host_key,
 	normalize_private_key,
-	parse_host_key_line,
 	test_connection,
 )
 
@@ -124,18 +123,30 @@ class TestDatabaseConnection(FrappeTestCase):
 		self.assertNotIn("PRIVATE KEY", repr(config))
 
 	def test_accept_host_key(self):
+		from o2o_sync.sync.tunnel import fingerprint
+
 		self.make_connection()
 		line = make_host_key_line()
-		result = accept_host_key(CONNECTION, f"[bastion.example.com]:22 {line} root@bastion")
+		known_hosts_line = f"[bastion.example.com]:22 {line}"
+		result = accept_host_key(CONNECTION, f"  {known_hosts_line}\n")
 
-		self.assertEqual(result["key_line"], line)
+		self.assertEqual(result["key_line"], known_hosts_line)
 		self.assertEqual(result["key_type"], "ssh-ed25519")
-		self.assertEqual(result["fingerprint"], parse_host_key_line(line)[2])
+		self.assertEqual(result["fingerprint"], fingerprint(line))
 		self.assertTrue(result["fingerprint"].startswith("SHA256:"))
-		self.assertEqual(frappe.db.get_value("Database Connection", CONNECTION, "ssh_host_key"), line)
+		self.assertEqual(
+			frappe.db.get_value("Database Connection", CONNECTION, "ssh_host_key"), known_hosts_line
+		)
 
 		with self.assertRaises(frappe.ValidationError):
 			accept_host_key(CONNECTION, "ssh-ed25519 not-base64")
+
+	def test_several_host_keys_are_kept(self):
+		keys = f"{make_host_key_line()}\n{make_host_key_line()}"
+		doc = self.make_connection(ssh_host_key=keys)
+		self.assertEqual(doc.ssh_host_key, keys)
+		with self.assertRaises(frappe.ValidationError):
+			self.make_connection(connection_name="_Test O2O Connection 2", ssh_host_key="not a key")
 
 	def test_host_key_is_dropped_when_the_bastion_moves(self):
 		doc = self.make_connection(ssh_host_key=make_host_key_line())
