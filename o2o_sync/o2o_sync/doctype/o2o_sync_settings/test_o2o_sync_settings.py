@@ -8,6 +8,7 @@ from o2o_sync.o2o_sync.doctype.o2o_sync_settings.o2o_sync_settings import (
 	get_gstin_problem,
 	gstin_check_character,
 )
+from o2o_sync.tests.erpnext_fixtures import make_company, make_item
 
 # the tests make their own companies, accounts and items
 test_ignore = ["Company", "Account", "Cost Center", "Item", "Supplier Group", "Database Connection"]
@@ -15,21 +16,6 @@ test_ignore = ["Company", "Account", "Cost Center", "Item", "Supplier Group", "D
 COMPANY_A = "_O2O Test Company A"
 COMPANY_B = "_O2O Test Company B"
 GSTIN_A = "27AAPFU0939F1ZV"  # valid, with its check character
-
-
-def get_or_make_company(name: str, abbr: str) -> str:
-	if not frappe.db.exists("Company", name):
-		frappe.get_doc(
-			{
-				"doctype": "Company",
-				"company_name": name,
-				"abbr": abbr,
-				"country": "India",
-				"default_currency": "INR",
-				"chart_of_accounts": "Standard",
-			}
-		).insert()
-	return name
 
 
 def get_or_make_account(company: str, account_name: str, root_type: str, **values) -> str:
@@ -54,24 +40,6 @@ def get_or_make_account(company: str, account_name: str, root_type: str, **value
 	return name
 
 
-def get_or_make_item(item_code: str, is_stock_item: int) -> str:
-	if not frappe.db.exists("Item", item_code):
-		if not frappe.db.exists("UOM", "Nos"):
-			frappe.get_doc({"doctype": "UOM", "uom_name": "Nos"}).insert()
-		item_group = frappe.db.get_value("Item Group", {"is_group": 1}, "name", order_by="lft asc")
-		frappe.get_doc(
-			{
-				"doctype": "Item",
-				"item_code": item_code,
-				"item_group": item_group,
-				"stock_uom": "Nos",
-				"is_stock_item": is_stock_item,
-				"include_item_in_manufacturing": 0,
-			}
-		).insert()
-	return item_code
-
-
 def leaf_cost_center(company: str) -> str:
 	return frappe.db.get_value("Cost Center", {"company": company, "is_group": 0}, "name")
 
@@ -80,19 +48,18 @@ class TestO2OSyncSettings(FrappeTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		get_or_make_company(COMPANY_A, "O2OA")
-		get_or_make_company(COMPANY_B, "O2OB")
+		abbrs = {COMPANY_A: "O2OA", COMPANY_B: "O2OB"}
+		for company, abbr in abbrs.items():
+			make_company(company, abbr)
+		# make_company adds CGST, SGST and IGST ledgers of type Tax
 		cls.tax = {
-			company: {
-				kind: get_or_make_account(company, f"{kind} O2O", "Liability", account_type="Tax")
-				for kind in ("CGST", "SGST", "IGST")
-			}
-			for company in (COMPANY_A, COMPANY_B)
+			company: {head: f"{head} - {abbr}" for head in ("CGST", "SGST", "IGST")}
+			for company, abbr in abbrs.items()
 		}
 		cls.expense_a = get_or_make_account(COMPANY_A, "Procurement O2O", "Expense")
 		cls.not_tax_a = get_or_make_account(COMPANY_A, "Not Tax O2O", "Liability")
-		cls.service_item = get_or_make_item("_O2O Test Service", 0)
-		cls.stock_item = get_or_make_item("_O2O Test Stock Item", 1)
+		cls.service_item = make_item("_O2O Test Service")
+		cls.stock_item = make_item("_O2O Test Stock Item", is_stock=1)
 
 	def entity(self, entity_id="7", company=COMPANY_A, **values):
 		return {
