@@ -58,6 +58,7 @@ grep -qx o2o_sync "$bench_dir/sites/apps.txt" || run_as_owner "cd '$bench_dir' &
 if [ "$(id -u)" = 0 ] && getent shadow "$owner" | cut -d: -f2 | grep -q '^!'; then usermod -p '*' "$owner"; fi
 frappe_cmd() { run_as_owner "cd '$bench_dir/sites' && ../env/bin/python -m frappe.utils.bench_helper frappe --site '$site' $1"; }
 if ! frappe_cmd "list-apps" | grep -q '^o2o_sync'; then
+	frappe_cmd "clear-cache" # the app's modules are cached from before apps.txt named it
 	frappe_cmd "install-app o2o_sync"
 fi
 frappe_cmd "migrate --skip-search-index" >/dev/null

@@ -425,6 +425,9 @@ class FrappePort:
 		doc.update(
 			{
 				"company": spec["company"],
+				# portal invoices are in INR, the company's currency (contract: currency_id 1)
+				"currency": frappe.get_cached_value("Company", spec["company"], "default_currency"),
+				"conversion_rate": 1,
 				"supplier": spec["supplier"],
 				"bill_no": spec["bill_no"],
 				"bill_date": spec["bill_date"],
