@@ -83,7 +83,7 @@ def make_company(name: str, abbr: str) -> str:
 	return name
 
 
-def make_item(code: str, is_stock: int = 0, product_id: int | None = None) -> str:
+def make_item(code: str, is_stock: int = 0, product_id: int | None = None, uom: str = "Nos") -> str:
 	"""A non-stock (by default) purchase Item, linked to a portal product when given."""
 	if not frappe.db.exists("Item", code):
 		frappe.get_doc(
@@ -92,7 +92,7 @@ def make_item(code: str, is_stock: int = 0, product_id: int | None = None) -> st
 				"item_code": code,
 				"item_name": code,
 				"item_group": "All Item Groups",
-				"stock_uom": "Nos",
+				"stock_uom": uom,
 				"is_stock_item": is_stock,
 				"is_purchase_item": 1,
 				"procureuat_product_id": product_id,
