@@ -14,8 +14,21 @@ from o2o_sync.sync.procureuat_client import close_clients
 from o2o_sync.tests import portal_fixtures as pf
 
 COMPANY_GSTIN = "27AAACO2020A1ZC"  # Maharashtra
-SAME_STATE_GSTIN = "27AAAPS1234A1ZB"
-OTHER_STATE_GSTIN = "29AAAPK1234A1ZF"
+
+
+def random_gstin(state_code: str) -> str:
+	"""A well-formed GSTIN (valid check character) for `state_code`, unique per test run:
+	suppliers are matched by GSTIN, and earlier runs' suppliers stay on the test site."""
+	from o2o_sync.o2o_sync.doctype.o2o_sync_settings.o2o_sync_settings import gstin_check_character
+
+	letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	pan = (
+		"".join(secrets.choice(letters) for _ in range(5))
+		+ f"{secrets.randbelow(10000):04d}"
+		+ secrets.choice(letters)
+	)
+	first_14 = f"{state_code}{pan}1Z"
+	return first_14 + gstin_check_character(first_14)
 
 
 def db_server() -> dict:
@@ -36,6 +49,7 @@ class SyncEnvironment:
 	abbr: str
 	entity_id: int
 	vendors: list[int]
+	gstins: list[str | None]
 	portal_db: str
 	conn: object
 	sshd: object
@@ -133,18 +147,21 @@ def setup_environment(submit_pulled_invoices: int = 0) -> SyncEnvironment:
 	ensure_fiscal_year()
 	make_item("O2O Services")
 	make_item("O2O Freight")
+	# a new portal database restarts its ids at 1: forget earlier runs' links to them
 	frappe.db.delete("Sync Mapping")
 	frappe.db.delete("Sync Log")
+	frappe.db.sql("update `tabSupplier` set procureuat_vendor_id = 0 where procureuat_vendor_id != 0")
 
 	server = db_server()
 	db_name = f"o2o_frappe_portal_{os.getpid()}_{token.lower()}"
 	pf.create_portal_database(db_name, **server)
 	conn = pf.connect_portal(db_name, **server)
 	entity = pf.insert_entity(conn, "O2O Buyer", COMPANY_GSTIN)
+	gstins = [random_gstin("27"), random_gstin("29"), None]  # same state, other state, unregistered
 	vendors = [
-		pf.insert_vendor(conn, f"Sharma Traders {token}", "V001", SAME_STATE_GSTIN),
-		pf.insert_vendor(conn, f"Kaveri Supplies {token}", "V002", OTHER_STATE_GSTIN),
-		pf.insert_vendor(conn, f"Local Kirana {token}", "V003", None),
+		pf.insert_vendor(conn, f"Sharma Traders {token}", "V001", gstins[0]),
+		pf.insert_vendor(conn, f"Kaveri Supplies {token}", "V002", gstins[1]),
+		pf.insert_vendor(conn, f"Local Kirana {token}", "V003", gstins[2]),
 	]
 	sshd = pf.SshServer().start()
 
@@ -216,4 +233,4 @@ def setup_environment(submit_pulled_invoices: int = 0) -> SyncEnvironment:
 	settings.save(ignore_permissions=True)
 	close_clients()
 	frappe.db.commit()  # nosemgrep: the pull commits per batch; its setup must be visible to it
-	return SyncEnvironment(company, abbr, entity, vendors, db_name, conn, sshd, accounts)
+	return SyncEnvironment(company, abbr, entity, vendors, gstins, db_name, conn, sshd, accounts)
