@@ -47,6 +47,7 @@ class PullEngine:
 		self.counts: Counter = Counter({k: 0 for k in COUNT_KEYS})
 		self._suppliers: dict[int, str] = {}
 		self._logs: list[LogEntry] = []
+		self._read_cache: dict[tuple, object] = {}  # read-only facts for this run (items, terms, dates)
 
 	# ------------------------------------------------------------ run
 
@@ -274,7 +275,7 @@ class PullEngine:
 
 	def _create(self, s, vendor, rec, view):
 		spec = self._spec(s, vendor)
-		self.port.check_posting_date(spec["company"], spec["posting_date"])
+		self._check_posting_date(spec["company"], spec["posting_date"])
 		existing = self.port.find_invoice_by_bill_no(spec["company"], spec["supplier"], spec["bill_no"])
 		rec.origin = ORIGIN_PORTAL
 		if existing:
@@ -379,7 +380,7 @@ class PullEngine:
 			return "unchanged", "", ""
 		if apply:
 			spec = self._spec(s, vendor)
-			self.port.check_posting_date(spec["company"], spec["posting_date"])
+			self._check_posting_date(spec["company"], spec["posting_date"])
 			state = self.port.update_invoice(state.name, spec, apply)
 			if "items" in apply:
 				totals_note = m.check_totals(s, spec, state.net_total, state.gst_total)
@@ -432,8 +433,8 @@ class PullEngine:
 	def _spec(self, s: PortalInvoice, vendor: Vendor | None) -> dict:
 		entity = self.settings.entities[str(s.entity)]
 		supplier = self._supplier(s, vendor) if vendor else ""
-		default_item = self.port.item_info(self.settings.default_item) if self.settings.default_item else None
-		freight_item = self.port.item_info(self.settings.freight_item) if self.settings.freight_item else None
+		default_item = self._cached(("item", self.settings.default_item), self.port.item_info)
+		freight_item = self._cached(("item", self.settings.freight_item), self.port.item_info)
 		return m.build_spec(
 			s,
 			vendor=vendor,
@@ -443,8 +444,24 @@ class PullEngine:
 			settings=self.settings,
 			default_item=default_item,
 			freight_item=freight_item,
-			supplier_has_payment_terms=bool(supplier) and self.port.supplier_has_payment_terms(supplier),
+			supplier_has_payment_terms=bool(
+				supplier and self._cached(("terms", supplier), self.port.supplier_has_payment_terms)
+			),
 		)
+
+	def _cached(self, key: tuple, read):
+		"""`read(key[1])` once per run; None keys read nothing."""
+		if key[1] is None:
+			return None
+		if key not in self._read_cache:
+			self._read_cache[key] = read(key[1])
+		return self._read_cache[key]
+
+	def _check_posting_date(self, company, posting_date):
+		key = ("date", (company, posting_date))
+		if key not in self._read_cache:
+			self.port.check_posting_date(company, posting_date)  # raises: not cached, retried next time
+			self._read_cache[key] = True
 
 	def _supplier(self, s: PortalInvoice, vendor: Vendor) -> str:
 		"""The Supplier for a vendor (contract, "Pull": Supplier); links or creates one."""
