@@ -29,6 +29,7 @@ from o2o_sync.tests.portal_fixtures import (
 	SshServer,
 	connect_portal,
 	create_portal_database,
+	db_server,
 	drop_portal_database,
 )
 
@@ -36,12 +37,7 @@ from o2o_sync.tests.portal_fixtures import (
 @pytest.fixture(scope="session")
 def portal_server() -> dict:
 	"""MariaDB server the portal databases are created on: dict host, port, user, password."""
-	return {
-		"host": os.environ.get("O2O_TEST_DB_HOST", "127.0.0.1"),
-		"port": int(os.environ.get("O2O_TEST_DB_PORT", "3306")),
-		"user": os.environ.get("O2O_TEST_DB_USER", "root"),
-		"password": os.environ.get("O2O_TEST_DB_PASSWORD", ""),
-	}
+	return db_server()
 
 
 @pytest.fixture(scope="session")

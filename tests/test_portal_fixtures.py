@@ -9,6 +9,7 @@ import pymysql
 import pytest
 
 from o2o_sync.sync.money import amount_tolerance, paisa, parse_text_number
+from o2o_sync.sync.procureuat_client import CONTRACT_TABLES
 from o2o_sync.tests.portal_fixtures import (
 	financial_year,
 	insert_entity,
@@ -20,14 +21,7 @@ from o2o_sync.tests.portal_fixtures import (
 	touch_line,
 )
 
-TABLES = {
-	"purchase_requisitions",
-	"purchase_order_items",
-	"vendors",
-	"entitys",
-	"subentitys",
-	"invoice_counter",
-}
+TABLES = set(CONTRACT_TABLES)
 
 
 def _one(conn, sql, args=()):

@@ -12,7 +12,15 @@ from o2o_sync.sync import mapping as m
 from o2o_sync.sync.port import FAILED, SYNCED
 from o2o_sync.sync.procureuat_client import ProcureUATClient
 from o2o_sync.sync.pull import PullEngine
-from o2o_sync.sync.push import PushEngine, PushInvoice, PushLine, PushSettings, PushTax, financial_year
+from o2o_sync.sync.push import (
+	PushEngine,
+	PushInvoice,
+	PushLine,
+	PushSettings,
+	PushTax,
+	build_portal_rows,
+	financial_year,
+)
 from o2o_sync.tests import portal_fixtures as pf
 
 SETTINGS = PushSettings(invoice_prefix="O2OT", portal_user_id=9)
@@ -151,8 +159,8 @@ def test_counter_row_is_created_after_the_highest_number_already_used(world):
 
 def test_a_failing_line_leaves_no_header_and_no_number_behind(world):
 	conn, client = world["conn"], world["client"]
-	header = {"order_code": "ACC-PINV-BROKEN", **{k: v for k, v in _header().items() if k != "order_code"}}
-	lines = [_line(), {**_line(), "quantity": "not a number"}]
+	header, lines = build_portal_rows(invoice("ACC-PINV-BROKEN"), SETTINGS)
+	lines[1]["quantity"] = "not a number"
 	with pytest.raises(pymysql.MySQLError):
 		client.write_invoice(
 			header, lines, order_codes=["ACC-PINV-BROKEN"], prefix="O2OT", financial_year="26-27"
@@ -267,64 +275,14 @@ def test_pushed_row_is_not_pulled_back(world):
 	assert port.s.mappings[(rid, 1)].status == SYNCED
 
 
-def _header():
-	return {
-		"entity": "1",
-		"order_name": "X",
-		"order_code": "X",
-		"address": "",
-		"remark": "",
-		"acknowledgement": 1,
-		"order_status": 2,
-		"status": "active",
-		"category": 0,
-		"amend_no": "0",
-		"reason": "ERPNext",
-		"transportation_mode": "",
-		"vehicle_no": "",
-		"challan_number": "",
-		"freight_rate": "0",
-		"freight_cost": "0",
-		"requisition_at": datetime(2026, 11, 20),
-		"created_at": datetime(2026, 11, 20),
-		"invoice_generated_at": datetime(2026, 11, 20),
-		"requisition_by": 1,
-		"created_by": 1,
-		"updated_by": 1,
-		"invoice_series": 1,
-		"invoice_generated": 1,
-		"is_visible_header": 1,
-		"vendor_created": 0,
-		"gst_percentage": "18",
-		"credit_note_number": "",
-	}
-
-
-def _line():
-	return {
-		"vendor_id": 1,
-		"product_id": 1,
-		"brand_id": 0,
-		"image": "",
-		"status": "active",
-		"quantity": 1,
-		"unit_rate": "1",
-		"cost": D("1"),
-		"gst_amt": D("0.18"),
-		"total_amt": D("1.18"),
-		"created_by": 1,
-		"updated_by": 1,
-	}
-
-
 def _push_many(config, worker, n, queue):
 	client = ProcureUATClient(config).open()
 	numbers = []
 	for i in range(n):
-		header = {**_header(), "order_code": f"PINV-W{worker}-{i}"}
+		header, lines = build_portal_rows(invoice(f"PINV-W{worker}-{i}"), SETTINGS)
 		numbers.append(
 			client.write_invoice(
-				header, [_line()], order_codes=[header["order_code"]], prefix="O2OT", financial_year="26-27"
+				header, lines, order_codes=[header["order_code"]], prefix="O2OT", financial_year="26-27"
 			)["invoice_number"]
 		)
 	client.close()

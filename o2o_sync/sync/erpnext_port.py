@@ -15,7 +15,7 @@ from frappe.utils import cstr, flt, getdate, now_datetime
 
 from . import gst
 from .errors import InvoiceError
-from .mapping import ItemInfo
+from .mapping import ItemInfo, tracking_fields
 from .port import SYNCED, InvoiceState, LogEntry, MappingRecord
 
 SETTINGS = "O2O Sync Settings"
@@ -436,11 +436,7 @@ class FrappePort:
 				"remarks": spec["remarks"] or None,
 				"update_stock": 0,
 				"disable_rounded_total": 1,
-				"procureuat_id": spec["procureuat_id"],
-				"procureuat_vendor_id": spec["procureuat_vendor_id"],
-				"procureuat_invoice_number": spec["procureuat_invoice_number"],
-				"procureuat_order_status": spec["procureuat_order_status"],
-				"procureuat_acknowledgement": spec["procureuat_acknowledgement"],
+				**tracking_fields(spec),
 				"o2o_sync_status": SYNCED,
 			}
 		)

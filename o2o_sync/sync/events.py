@@ -44,6 +44,16 @@ def _mapping_of_chain(doc):
 	return (rows[0].origin, rows[0].name) if rows else (None, None)
 
 
+def _returned_invoice_changed(doc):
+	"""A debit note moves its original's outstanding amount: send the original's payment state."""
+	if doc.is_return and doc.return_against:
+		_enqueue(
+			"o2o_sync.sync.jobs.sync_payment_states",
+			f"pay::{doc.return_against}",
+			invoice_names=[doc.return_against],
+		)
+
+
 def purchase_invoice_on_submit(doc, method=None):
 	"""Push an ERPNext-made invoice; let an amendment of a pulled one take over its mapping."""
 	if doc.flags.o2o_from_pull or not _enabled():
@@ -56,12 +66,7 @@ def purchase_invoice_on_submit(doc, method=None):
 		frappe.db.set_value("Sync Mapping", mapping, "purchase_invoice", doc.name)
 		doc.db_set("o2o_sync_status", "Synced", update_modified=False)
 		return
-	if doc.is_return and doc.return_against:
-		_enqueue(
-			"o2o_sync.sync.jobs.sync_payment_states",
-			f"pay::{doc.return_against}",
-			invoice_names=[doc.return_against],
-		)
+	_returned_invoice_changed(doc)
 	doc.db_set("o2o_sync_status", PENDING, update_modified=False)
 	_enqueue("o2o_sync.sync.jobs.push_invoice", f"push::{doc.name}", invoice_name=doc.name)
 
@@ -70,12 +75,7 @@ def purchase_invoice_on_cancel(doc, method=None):
 	"""Mark a pushed invoice's portal row cancelled; a pulled one's stays (the vendor's document)."""
 	if doc.flags.o2o_from_pull or not _enabled():
 		return
-	if doc.is_return and doc.return_against:
-		_enqueue(
-			"o2o_sync.sync.jobs.sync_payment_states",
-			f"pay::{doc.return_against}",
-			invoice_names=[doc.return_against],
-		)
+	_returned_invoice_changed(doc)
 	origin, _mapping = _mapping_of_chain(doc)
 	if origin == ORIGIN_ERPNEXT:
 		_enqueue("o2o_sync.sync.jobs.cancel_invoice", f"cancel::{doc.name}", invoice_name=doc.name)

@@ -386,6 +386,20 @@ def build_spec(
 	}
 
 
+TRACKING_FIELDS = (
+	"procureuat_id",
+	"procureuat_vendor_id",
+	"procureuat_invoice_number",
+	"procureuat_order_status",
+	"procureuat_acknowledgement",
+)
+
+
+def tracking_fields(spec: dict) -> dict:
+	"""The Purchase Invoice's `procureuat_*` custom fields (allow-on-submit) from a spec."""
+	return {f: spec[f] for f in TRACKING_FIELDS}
+
+
 def check_totals(inv: PortalInvoice, spec: dict, net_total: Decimal, gst_total: Decimal) -> str:
 	"""Check ERPNext's computed totals against the portal's (contract, "Pull": totals).
 

@@ -421,14 +421,7 @@ class PullEngine:
 
 	@staticmethod
 	def _status_fields(spec: dict) -> dict:
-		return {
-			"procureuat_id": spec["procureuat_id"],
-			"procureuat_vendor_id": spec["procureuat_vendor_id"],
-			"procureuat_invoice_number": spec["procureuat_invoice_number"],
-			"procureuat_order_status": spec["procureuat_order_status"],
-			"procureuat_acknowledgement": spec["procureuat_acknowledgement"],
-			"o2o_sync_status": SYNCED,
-		}
+		return {**m.tracking_fields(spec), "o2o_sync_status": SYNCED}
 
 	def _spec(self, s: PortalInvoice, vendor: Vendor | None) -> dict:
 		entity = self.settings.entities[str(s.entity)]

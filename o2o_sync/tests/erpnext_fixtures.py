@@ -12,6 +12,7 @@ import frappe
 
 from o2o_sync.sync.procureuat_client import close_clients
 from o2o_sync.tests import portal_fixtures as pf
+from o2o_sync.tests.portal_fixtures import db_server
 
 COMPANY_GSTIN = "27AAACO2020A1ZC"  # Maharashtra
 
@@ -29,16 +30,6 @@ def random_gstin(state_code: str) -> str:
 	)
 	first_14 = f"{state_code}{pan}1Z"
 	return first_14 + gstin_check_character(first_14)
-
-
-def db_server() -> dict:
-	"""MariaDB the portal databases live on (O2O_TEST_DB_* override 127.0.0.1:3306 root)."""
-	return {
-		"host": os.environ.get("O2O_TEST_DB_HOST", "127.0.0.1"),
-		"port": int(os.environ.get("O2O_TEST_DB_PORT", "3306")),
-		"user": os.environ.get("O2O_TEST_DB_USER", "root"),
-		"password": os.environ.get("O2O_TEST_DB_PASSWORD", ""),
-	}
 
 
 @dataclass

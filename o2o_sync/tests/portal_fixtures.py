@@ -77,6 +77,19 @@ VENDOR_COLUMNS = frozenset(
 # database
 
 
+def db_server() -> dict:
+	"""The MariaDB server test portals live on: dict host, port, user, password.
+
+	From O2O_TEST_DB_HOST / _PORT / _USER / _PASSWORD; default 127.0.0.1:3306, root, no password.
+	"""
+	return {
+		"host": os.environ.get("O2O_TEST_DB_HOST", "127.0.0.1"),
+		"port": int(os.environ.get("O2O_TEST_DB_PORT", "3306")),
+		"user": os.environ.get("O2O_TEST_DB_USER", "root"),
+		"password": os.environ.get("O2O_TEST_DB_PASSWORD", ""),
+	}
+
+
 def schema_statements(path: Path | str = SCHEMA_PATH) -> list[str]:
 	"""Split the schema file into statements.
 

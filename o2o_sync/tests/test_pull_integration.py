@@ -24,7 +24,9 @@ def d(value) -> Decimal:
 	return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-class TestPullIntegration(FrappeTestCase):
+class PullTestCase(FrappeTestCase):
+	"""A fresh company, portal database and sshd bastion per test class."""
+
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
@@ -35,6 +37,8 @@ class TestPullIntegration(FrappeTestCase):
 		cls.env.stop()
 		super().tearDownClass()
 
+
+class TestPullIntegration(PullTestCase):
 	def portal_slices(self):
 		"""{(requisition id, vendor id): {"header": row, "lines": [rows]}} straight from the portal."""
 		with self.env.conn.cursor() as cur:
@@ -159,19 +163,13 @@ class TestPullIntegration(FrappeTestCase):
 		self.assertEqual([r.reference_name for r in log], [pi.name])
 
 
-class TestPullEdgeCases(FrappeTestCase):
+class TestPullEdgeCases(PullTestCase):
 	"""Bad input, portal cancellations and existing invoices, on a real bench."""
-
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		cls.env = setup_environment()
 
 	@classmethod
 	def tearDownClass(cls):
 		frappe.db.delete("Accounting Period", {"company": cls.env.company})
 		frappe.db.commit()  # nosemgrep
-		cls.env.stop()
 		super().tearDownClass()
 
 	def invoice(self, vendor=0, cost="100.00", gst_amt="18.00", quantity=1, **header):
