@@ -387,3 +387,17 @@ def test_portal_queries_per_batch_do_not_grow_with_lines(world):
 	counts = run(world)
 	assert counts["created"] == 25 and counts["batches"] == 1
 	assert client.query_count - before == one_line == 3  # headers, lines, vendors
+
+
+def test_one_persistent_client_per_process_reopened_when_it_died(portal_config):
+	from o2o_sync.sync.procureuat_client import close_clients, get_client
+
+	try:
+		first = get_client(portal_config)
+		assert get_client(portal_config) is first  # no new SSH handshake per job
+		first.tunnel.close()  # the bastion dropped us
+		second = get_client(portal_config)
+		assert second is not first and second.is_alive()
+		assert second.fetch_vendors([1]) == {}
+	finally:
+		close_clients()

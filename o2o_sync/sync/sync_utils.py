@@ -158,11 +158,12 @@ def bulk_sync_from_external(from_date=None, limit=None) -> dict:
 	return counts
 
 
-def scheduled_sync_from_external():
-	"""Hourly scheduler job: pull when O2O Sync Settings is enabled."""
+def scheduled_sync_from_external() -> dict | None:
+	"""Hourly scheduler job: pull when O2O Sync Settings is enabled; returns the counts
+	of `bulk_sync_from_external`, or None when the sync is disabled."""
 	if not frappe.db.get_single_value(SETTINGS, "enabled"):
-		return
-	bulk_sync_from_external()
+		return None
+	return bulk_sync_from_external()
 
 
 def reconcile_payment_states():

@@ -302,3 +302,30 @@ class TestPullEdgeCases(PullTestCase):
 		self.assertEqual(
 			frappe.db.get_value("Supplier", supplier.name, "procureuat_vendor_id"), self.env.vendors[1]
 		)
+
+	def test_pulled_invoice_cancelled_and_amended_in_erpnext_leaves_the_portal_alone(self):
+		rid = self.invoice(vendor=1, cost="500.00", gst_amt="90.00")
+		bulk_sync_from_external()
+		pi = frappe.get_doc("Purchase Invoice", self.mapping(rid, vendor=1).purchase_invoice)
+		pi.submit()
+		pi.cancel()
+		amended = frappe.copy_doc(pi)
+		amended.docstatus = 0
+		amended.amended_from = pi.name
+		amended.remarks = "re-booked by accounts"
+		amended.insert(ignore_permissions=True)
+		amended.submit()
+		with self.env.conn.cursor() as cur:
+			cur.execute(
+				"SELECT is_invoice_cancel, order_code FROM purchase_requisitions WHERE id = %s", (rid,)
+			)
+			row = cur.fetchone()
+			cur.execute(
+				"SELECT COUNT(*) AS n FROM purchase_requisitions WHERE order_code IN (%s, %s)",
+				(pi.name, amended.name),
+			)
+			pushed = cur.fetchone()["n"]
+		self.assertEqual(row["is_invoice_cancel"], 0)  # the vendor's invoice stands
+		self.assertEqual(pushed, 0)  # nothing pushed back
+		self.assertEqual(self.mapping(rid, vendor=1).purchase_invoice, amended.name)
+		self.assertEqual(bulk_sync_from_external()["created"], 0)
