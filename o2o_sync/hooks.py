@@ -58,7 +58,11 @@ scheduler_events = {
 	"hourly_long": ["o2o_sync.sync.sync_utils.scheduled_sync_from_external"],
 	"cron": {
 		# ERPNext changes outstanding amounts without firing the invoice's events: catch up
-		"*/15 * * * *": ["o2o_sync.sync.sync_utils.reconcile_payment_states"],
+		"*/15 * * * *": [
+			"o2o_sync.sync.sync_utils.reconcile_payment_states",
+			# pushes still Pending after a lost job or an unreachable portal
+			"o2o_sync.sync.sync_utils.retry_pending_pushes",
+		],
 	},
 	"weekly": ["o2o_sync.o2o_sync.doctype.sync_log.sync_log.clear_old_logs"],
 }

@@ -20,6 +20,7 @@ from .port import (
 	FAILED,
 	ORIGIN_ERPNEXT,
 	ORIGIN_PORTAL,
+	PENDING,
 	PUSH,
 	SUCCESS,
 	SYNCED,
@@ -299,11 +300,12 @@ class PushEngine:
 				financial_year=financial_year(inv.posting_date),
 			)
 		except ProcureUATConnectionError as e:
-			self.port.set_invoice_status(name, FAILED)
+			# stays Pending: the periodic retry pushes it again once the portal answers
+			self.port.set_invoice_status(name, PENDING)
 			self._log(
 				"Push",
 				FAILED,
-				f"Purchase Invoice {name}: {e}",
+				f"Purchase Invoice {name}: {e}; it stays Pending and is retried",
 				name,
 				tb=traceback.format_exc(),
 				started=started,

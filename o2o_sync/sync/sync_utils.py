@@ -176,6 +176,42 @@ def reconcile_payment_states():
 	return sync_payment_states(None)
 
 
+def retry_pending_pushes(older_than_seconds: int = 120, limit: int = 200) -> dict:
+	"""Every 15 minutes: push again submitted invoices still Pending (a lost job, a portal that
+	did not answer, a crash between the portal's commit and ERPNext's). Idempotent: a row
+	already written is found by `order_code` and updated.
+
+	Returns `{"retried": n}`.
+	"""
+	if not frappe.db.get_single_value(SETTINGS, "enabled"):
+		return {"retried": 0}
+	from frappe.utils import add_to_date
+
+	from .jobs import push_engine
+
+	names = frappe.get_all(
+		"Purchase Invoice",
+		filters={
+			"docstatus": 1,
+			"o2o_sync_status": "Pending",
+			"modified": ["<", add_to_date(now_datetime(), seconds=-older_than_seconds)],
+		},
+		pluck="name",
+		limit=limit,
+		order_by="modified asc",
+	)
+	if names:
+		engine = push_engine()
+		for name in names:
+			try:
+				engine.push(name)
+			except ProcureUATConnectionError:
+				break  # the portal is down: the next run tries again
+			finally:
+				frappe.db.commit()  # nosemgrep
+	return {"retried": len(names)}
+
+
 @frappe.whitelist()
 def manual_sync_invoice_to_external(invoice_name: str) -> dict:
 	"""Push one Purchase Invoice to ProcureUAT now, from the console or the form's button.

@@ -379,3 +379,28 @@ class TestPushIntegration(FrappeTestCase):
 			self.assertEqual(cur.fetchone()["n"], before)  # nothing pushed back as a new row
 		self.assertEqual((row["finance_status"], row["is_invoice_cancel"]), (2, 0))
 		self.assertEqual(Decimal(str(pi.grand_total)), Decimal("472.00"))
+
+	def test_pending_push_is_retried_and_finds_its_own_row_after_a_crash(self):
+		from o2o_sync.sync.sync_utils import retry_pending_pushes
+
+		lost = self.make_invoice(submit=False)
+		lost.flags.o2o_from_pull = True  # as if the job was lost: submitted, nothing pushed
+		lost.submit()
+		crashed = self.make_invoice()
+		header, _ = self.portal_row(crashed.name)
+		# the portal committed, then ERPNext's bookkeeping was lost
+		frappe.db.set_value(
+			"Purchase Invoice", crashed.name, {"o2o_sync_status": "Pending", "procureuat_id": 0}
+		)
+		frappe.db.delete("Sync Mapping", {"purchase_invoice": crashed.name})
+		frappe.db.set_value("Purchase Invoice", lost.name, "o2o_sync_status", "Pending")
+		frappe.db.commit()  # nosemgrep
+		self.assertEqual(retry_pending_pushes(older_than_seconds=0)["retried"], 2)
+		for pi in (lost, crashed):
+			self.assertEqual(frappe.db.get_value("Purchase Invoice", pi.name, "o2o_sync_status"), "Synced")
+			with self.env.conn.cursor() as cur:
+				cur.execute(
+					"SELECT COUNT(*) AS n FROM purchase_requisitions WHERE order_code = %s", (pi.name,)
+				)
+				self.assertEqual(cur.fetchone()["n"], 1)
+		self.assertEqual(self.portal_row(crashed.name)[0]["invoice_number"], header["invoice_number"])
