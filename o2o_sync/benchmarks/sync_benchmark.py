@@ -192,12 +192,13 @@ def _prepare(env) -> _Context:
 class _IndianDefaults:
 	"""INR as the site's default currency and buying price list while the benchmark runs.
 
-	Neither the pull (`FrappePort.insert_invoice` sets no currency) nor a hand-written import
-	names a currency or price list, so ERPNext takes the global default currency and Buying
-	Settings' price list; on a site set up for another country (ERPNext's `before_tests` makes
-	a USD company and USD price lists) every INR invoice then fails with "Party Account ...
-	currency (INR) and document currency (USD) should be same". An Indian site has INR there;
-	this gives the benchmark site the same for the run and puts the old values back after.
+	A hand-written import (the baseline) and the benchmark's own ERPNext-made invoices name
+	no currency or price list, so ERPNext takes the global default currency and Buying
+	Settings' price list; on a site set up for another country (ERPNext's `before_tests`
+	makes a USD company and USD price lists) an INR company's invoice then fails with
+	"Party Account ... currency (INR) and document currency (USD) should be same". (The
+	pull names the company's currency itself.) An Indian site has INR there; this gives
+	the benchmark site the same for the run and puts the old values back after.
 	"""
 
 	PRICE_LIST = "O2O Bench Buying INR"
