@@ -1,7 +1,8 @@
 """Background jobs enqueued by the doc events (events.py) and the scheduler.
 
-Each job uses the worker process's persistent ProcureUAT client (one tunnel per
-process, reopened when it died) and commits its own ERPNext bookkeeping.
+Each job reaches the portal over the SSH tunnel all worker processes share (one per
+connection, outliving the forked job processes, reopened when it died; see
+`tunnel_service`) and commits its own ERPNext bookkeeping.
 """
 
 import frappe

@@ -1,7 +1,8 @@
 """The ProcureUAT client: the portal's MariaDB over an SSH tunnel, with parameterised SQL only.
 
-One client per worker process and connection (`get_client`), reused across jobs and
-reopened when the tunnel or the connection has died. Reads follow the contract's
+One client per process and connection (`get_client`), reopened when it has died; its
+SSH tunnel is the one per connection that all worker processes share and that outlives
+jobs (`tunnel_service`: RQ forks a process per job). Reads follow the contract's
 "Tables" section: datetimes that are zero or invalid come back as None, FLOAT money
 is read at full precision (`cost + 0`) and rounded half-up to the paisa, and the
 `vendors` credential columns are never selected.
@@ -132,8 +133,9 @@ class ProcureUATClient:
 	`query_count` counts statements sent, for the benchmark and tests.
 	"""
 
-	def __init__(self, config: ConnectionConfig):
+	def __init__(self, config: ConnectionConfig, shared_tunnel: bool = False):
 		self.config = config
+		self.shared_tunnel = shared_tunnel  # use the tunnel service shared by worker processes
 		self.tunnel = None
 		self.conn: pymysql.connections.Connection | None = None
 		self.query_count = 0
@@ -148,39 +150,64 @@ class ProcureUATClient:
 		"""
 		cfg = self.config
 		host, port = cfg.host, int(cfg.port or 3306)
+		if cfg.use_ssh_tunnel and self.shared_tunnel:
+			from .tunnel_service import forget_tunnel, shared_tunnel
+
+			host, port = shared_tunnel(cfg)
+			try:
+				self.conn = self._connect(host, port)
+			except pymysql.MySQLError as e:
+				if not (e.args and e.args[0] in (2003, 2013)):
+					self._refused(e)
+				forget_tunnel(cfg)  # the tunnel died since it was last used: open a new one
+				host, port = shared_tunnel(cfg)
+				self._connect_or_refuse(host, port)
+			return self
 		if cfg.use_ssh_tunnel:
 			from .tunnel import open_tunnel
 
 			self.tunnel = open_tunnel(cfg)
 			host, port = self.tunnel.local_host, self.tunnel.local_port
-		try:
-			self.conn = pymysql.connect(
-				host=host,
-				port=port,
-				user=cfg.username,
-				password=cfg.password,
-				database=cfg.database,
-				charset="utf8mb4",
-				autocommit=True,
-				connect_timeout=max(1, int(cfg.connect_timeout or 10)),
-				read_timeout=max(1, int(cfg.read_timeout or 60)),
-				write_timeout=max(1, int(cfg.read_timeout or 60)),
-				cursorclass=pymysql.cursors.DictCursor,
-			)
-		except pymysql.MySQLError as e:
-			self.close()
-			code = e.args[0] if e.args else None
-			reason = {
-				1045: "access denied for the database user",
-				1044: "access denied to the database",
-				1049: "unknown database",
-				2003: "database server unreachable",
-				2013: "connection to the database server lost",
-			}.get(code, "database refused the connection")
-			raise DatabaseRefused(
-				f"ProcureUAT database {cfg.database!r} on {cfg.host}:{cfg.port}: {reason} (MySQL error {code})"
-			) from None
+		self._connect_or_refuse(host, port)
 		return self
+
+	def _connect(self, host: str, port: int):
+		cfg = self.config
+		return pymysql.connect(
+			host=host,
+			port=port,
+			user=cfg.username,
+			password=cfg.password,
+			database=cfg.database,
+			charset="utf8mb4",
+			autocommit=True,
+			connect_timeout=max(1, int(cfg.connect_timeout or 10)),
+			read_timeout=max(1, int(cfg.read_timeout or 60)),
+			write_timeout=max(1, int(cfg.read_timeout or 60)),
+			cursorclass=pymysql.cursors.DictCursor,
+		)
+
+	def _connect_or_refuse(self, host: str, port: int) -> None:
+		try:
+			self.conn = self._connect(host, port)
+		except pymysql.MySQLError as e:
+			self._refused(e)
+
+	def _refused(self, error: pymysql.MySQLError):
+		"""Close what was opened and raise DatabaseRefused naming the reason, not the secrets."""
+		self.close()
+		cfg = self.config
+		code = error.args[0] if error.args else None
+		reason = {
+			1045: "access denied for the database user",
+			1044: "access denied to the database",
+			1049: "unknown database",
+			2003: "database server unreachable",
+			2013: "connection to the database server lost",
+		}.get(code, "database refused the connection")
+		raise DatabaseRefused(
+			f"ProcureUAT database {cfg.database!r} on {cfg.host}:{cfg.port}: {reason} (MySQL error {code})"
+		) from None
 
 	def close(self) -> None:
 		"""Close the connection and the tunnel; safe to call twice."""
@@ -537,19 +564,21 @@ _clients: dict[tuple, ProcureUATClient] = {}
 _lock = threading.Lock()
 
 
-def get_client(config: ConnectionConfig) -> ProcureUATClient:
-	"""The worker process's open client for `config`, reopened when it has died.
+def get_client(config: ConnectionConfig, shared_tunnel: bool = False) -> ProcureUATClient:
+	"""The process's open client for `config`, reopened when it has died.
 
-	One SSH handshake per process and connection instead of one per invoice.
+	With `shared_tunnel`, the SSH tunnel is the one service process per connection that
+	every worker process shares (`tunnel_service`): RQ forks a new process per job, and
+	this keeps one SSH handshake per tunnel lifetime instead of one per job or invoice.
 	"""
-	key = config.cache_key()
+	key = (*config.cache_key(), shared_tunnel)
 	with _lock:
 		client = _clients.get(key)
 		if client is not None and client.is_alive():
 			return client
 		if client is not None:
 			client.close()
-		client = ProcureUATClient(config).open()
+		client = ProcureUATClient(config, shared_tunnel=shared_tunnel).open()
 		_clients[key] = client
 		return client
 

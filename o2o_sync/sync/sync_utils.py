@@ -74,10 +74,11 @@ def connection_config(connection: str | None = None):
 
 
 def portal_client(connection: str | None = None):
-	"""This worker process's persistent ProcureUAT client (one tunnel, reopened when dead)."""
+	"""The ProcureUAT client of this process, over the SSH tunnel all worker processes share
+	(one per connection, reopened when it died; see `tunnel_service`)."""
 	from .procureuat_client import get_client
 
-	return get_client(connection_config(connection))
+	return get_client(connection_config(connection), shared_tunnel=True)
 
 
 @frappe.whitelist()
