@@ -332,7 +332,9 @@ def _baseline_doc(spec: dict, templates: dict) -> dict:
 	"""A Purchase Invoice as a hand-written import script would build it from a spec."""
 	from frappe.utils import flt
 
-	labels = {"cgst": "CGST", "sgst": "SGST", "igst": "IGST"}
+	from o2o_sync.sync.erpnext_port import FrappePort
+	from o2o_sync.sync.mapping import tracking_fields
+
 	items = []
 	for item in spec["items"]:
 		row = {
@@ -359,23 +361,9 @@ def _baseline_doc(spec: dict, templates: dict) -> dict:
 		"remarks": spec["remarks"] or None,
 		"update_stock": 0,
 		"disable_rounded_total": 1,
-		"procureuat_id": spec["procureuat_id"],
-		"procureuat_vendor_id": spec["procureuat_vendor_id"],
-		"procureuat_invoice_number": spec["procureuat_invoice_number"],
-		"procureuat_order_status": spec["procureuat_order_status"],
-		"procureuat_acknowledgement": spec["procureuat_acknowledgement"],
+		**tracking_fields(spec),
 		"items": items,
-		"taxes": [
-			{
-				"charge_type": "On Net Total",
-				"account_head": account,
-				"rate": 0,
-				"description": labels[kind],
-				"category": "Total",
-				"add_deduct_tax": "Add",
-			}
-			for kind, account in spec["tax_accounts"].items()
-		],
+		"taxes": FrappePort._tax_rows(spec),  # the same GST rows "On Net Total"
 	}
 
 
