@@ -401,3 +401,28 @@ def test_one_persistent_client_per_process_reopened_when_it_died(portal_config):
 		assert second.fetch_vendors([1]) == {}
 	finally:
 		close_clients()
+
+
+def test_a_failure_after_the_invoice_was_written_leaves_no_trace_in_the_mapping(world):
+	port = world["port"]
+	rid = pf.insert_invoice(
+		world["conn"],
+		world["entity"],
+		[{"vendor_id": world["vendors"][0], "quantity": 1, "cost": "100.00", "gst_amt": "18.00"}],
+	)
+	real_save = port.save_mapping
+	calls = []
+
+	def save_mapping_failing_once(record):
+		calls.append(record.status)
+		if len(calls) == 1:
+			raise RuntimeError("database went away")
+		real_save(record)
+
+	port.save_mapping = save_mapping_failing_once
+	assert run(world)["failed"] == 1
+	rec = port.s.mappings[(rid, world["vendors"][0])]
+	assert rec.status == FAILED and rec.purchase_invoice is None  # the rolled-back invoice is not named
+	assert port.s.invoices == {}
+	port.save_mapping = real_save
+	assert run(world)["created"] == 1

@@ -5,6 +5,7 @@ of each invoice's mapped columns, one savepoint per Purchase Invoice so an invoi
 written whole or not at all, and a failed invoice retried on every run.
 """
 
+import copy
 import time
 import traceback
 from collections import Counter
@@ -166,6 +167,7 @@ class PullEngine:
 		rec.procureuat_invoice_number = s.invoice_number
 		rec.portal_updated_at = s.change_ts
 		cached = set(self._suppliers)
+		before = copy.deepcopy(rec)  # what the rolled-back attempt changes in `rec` must not stick
 		try:
 			with self.port.atomic():
 				outcome, operation, message = self._apply(s, vendor, rec, view)
@@ -179,7 +181,7 @@ class PullEngine:
 		except Exception as e:
 			for vendor_id in set(self._suppliers) - cached:
 				self._suppliers.pop(vendor_id, None)
-			self._fail(s, rec, e, started)
+			self._fail(s, before, e, started)
 			return
 		self.counts[outcome] += 1
 		if operation:
