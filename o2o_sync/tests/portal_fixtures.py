@@ -344,6 +344,52 @@ def _line_values(requisition_id: int, line: dict, header: dict) -> dict:
 	return values
 
 
+def _header_row(entity_id, *, generated_at, created_at, updated_at, **values) -> dict:
+	"""A generated invoice's `purchase_requisitions` row: every NOT NULL column filled, `values` on top."""
+	row = {
+		"entity": str(entity_id),
+		"subentity_id": None,
+		"order_name": "Office and pantry supplies",
+		"order_code": f"PO-{secrets.token_hex(4).upper()}",
+		"category": 0,
+		"delivery_date": None,
+		"validity_date": None,
+		"address": "Unit 4, Andheri East, Mumbai 400069",
+		"remark": "",
+		"acknowledgement": 1,
+		"order_status": 2,
+		"finance_status": 0,
+		"is_delete": 0,
+		"status": "active",
+		"gst_percentage": "5",
+		"invoice_series": 1,
+		"invoice_generated": 1,
+		"invoice_generated_at": generated_at,
+		"is_invoice_cancel": 0,
+		"invoice_cancel_date": None,
+		"credit_note_number": "",
+		"freight_rate": "0",
+		"freight_cost": "0",
+		"requisition_at": created_at,
+		"requisition_by": 1,
+		"created_by": 1,
+		"updated_by": 1,
+		"created_at": created_at,
+		"updated_at": updated_at,
+		"vendor_created": 0,
+		"is_new_invoice": 0,
+		"currency_id": 1,
+		"amend_no": "0",
+		"reason": "",
+		"transportation_mode": "",
+		"vehicle_no": "",
+		"challan_number": "",
+		"is_visible_header": 1,
+	}
+	row.update(values)
+	return row
+
+
 def insert_invoice(conn, entity_id: int, lines: list[dict], **header_overrides) -> int:
 	"""Insert a generated invoice: one `purchase_requisitions` row and its `purchase_order_items`.
 
@@ -359,46 +405,13 @@ def insert_invoice(conn, entity_id: int, lines: list[dict], **header_overrides) 
 	now = _db_now(conn)
 	generated_at = header_overrides.get("invoice_generated_at", now)
 	created_at = header_overrides.get("created_at", now)
-	header = {
-		"entity": str(entity_id),
-		"subentity_id": None,
-		"order_name": "Office and pantry supplies",
-		"order_code": f"PO-{secrets.token_hex(4).upper()}",
-		"category": 0,
-		"delivery_date": None,
-		"validity_date": None,
-		"address": "Unit 4, Andheri East, Mumbai 400069",
-		"remark": "",
-		"acknowledgement": 1,
-		"order_status": 2,
-		"finance_status": 0,
-		"is_delete": 0,
-		"status": "active",
-		"gst_percentage": _header_gst_percentage(lines),
-		"invoice_series": 1,
-		"invoice_generated": 1,
-		"invoice_generated_at": generated_at,
-		"is_invoice_cancel": 0,
-		"invoice_cancel_date": None,
-		"credit_note_number": "",
-		"freight_rate": "0",
-		"freight_cost": "0",
-		"requisition_at": created_at,
-		"requisition_by": 1,
-		"created_by": 1,
-		"updated_by": 1,
-		"created_at": created_at,
-		"updated_at": now,
-		"vendor_created": 0,
-		"is_new_invoice": 0,
-		"currency_id": 1,
-		"amend_no": "0",
-		"reason": "",
-		"transportation_mode": "",
-		"vehicle_no": "",
-		"challan_number": "",
-		"is_visible_header": 1,
-	}
+	header = _header_row(
+		entity_id,
+		generated_at=generated_at,
+		created_at=created_at,
+		updated_at=now,
+		gst_percentage=_header_gst_percentage(lines),
+	)
 	header.update(header_overrides)
 	if "invoice_number" not in header_overrides:
 		day = generated_at if isinstance(generated_at, date) else now
@@ -667,48 +680,26 @@ def seed_realistic(
 
 		rates = sorted({int(s) for s in line_slabs})
 		headers.append(
-			{
-				"id": requisition_id,
-				"entity": str(entity_id),
-				"subentity_id": rng.choice((None, "", str(rng.randint(1, 9)))),
-				"order_name": f"{rng.choice(_ORDER_NAMES)} {generated_at:%b %Y}",
-				"order_code": f"PO/{fy}/{requisition_id:05d}",
-				"category": rng.randint(0, 12),
-				"delivery_date": delivery_date,
-				"validity_date": None,
-				"address": rng.choice(_ADDRESSES),
-				"remark": rng.choice(("", "", "", "Urgent", "Deliver to stores, gate 2")),
-				"acknowledgement": 1,
-				"order_status": rng.choice((2, 2, 2, 4)),
-				"finance_status": 0,
-				"is_delete": 0,
-				"status": "active",
-				"gst_percentage": str(rates[0] if len(rates) == 1 else rates[-1]),
-				"invoice_series": 1,
-				"invoice_number": f"{DEFAULT_INVOICE_PREFIX}/{fy}/{numbers[fy]:04d}",
-				"invoice_generated": 1,
-				"invoice_generated_at": generated_at,
-				"is_invoice_cancel": 0,
-				"invoice_cancel_date": None,
-				"credit_note_number": rng.choice(("", "", f"INV-{rng.randint(100, 9999)}")),
-				"freight_rate": "0",
-				"freight_cost": "0",
-				"requisition_at": created_at,
-				"requisition_by": 1,
-				"created_by": 1,
-				"updated_by": 1,
-				"created_at": created_at,
-				"updated_at": updated_at,
-				"vendor_created": 0,
-				"is_new_invoice": rng.choice((0, 1)),
-				"currency_id": 1,
-				"amend_no": "0",
-				"reason": "",
-				"transportation_mode": rng.choice(("", "Road", "Courier")),
-				"vehicle_no": "",
-				"challan_number": "",
-				"is_visible_header": 1,
-			}
+			_header_row(
+				entity_id,
+				generated_at=generated_at,
+				created_at=created_at,
+				updated_at=updated_at,
+				id=requisition_id,
+				subentity_id=rng.choice((None, "", str(rng.randint(1, 9)))),
+				order_name=f"{rng.choice(_ORDER_NAMES)} {generated_at:%b %Y}",
+				order_code=f"PO/{fy}/{requisition_id:05d}",
+				category=rng.randint(0, 12),
+				delivery_date=delivery_date,
+				address=rng.choice(_ADDRESSES),
+				remark=rng.choice(("", "", "", "Urgent", "Deliver to stores, gate 2")),
+				order_status=rng.choice((2, 2, 2, 4)),
+				gst_percentage=str(rates[0] if len(rates) == 1 else rates[-1]),
+				invoice_number=f"{DEFAULT_INVOICE_PREFIX}/{fy}/{numbers[fy]:04d}",
+				credit_note_number=rng.choice(("", "", f"INV-{rng.randint(100, 9999)}")),
+				is_new_invoice=rng.choice((0, 1)),
+				transportation_mode=rng.choice(("", "Road", "Courier")),
+			)
 		)
 
 	conn.begin()
