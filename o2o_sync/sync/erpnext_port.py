@@ -65,6 +65,16 @@ def _date(value) -> str | None:
 	return str(getdate(value)) if value else None
 
 
+def amendment_chain(name: str) -> list[str]:
+	"""`name` and every Purchase Invoice it amends, newest first (follows `amended_from`)."""
+	chain = [name]
+	while True:
+		previous = frappe.db.get_value("Purchase Invoice", chain[-1], "amended_from")
+		if not previous or previous in chain:
+			return chain
+		chain.append(previous)
+
+
 def invoice_view(doc) -> dict:
 	"""The mapped fields of a Purchase Invoice, canonical, for the three-way merge and hashes."""
 	return {
@@ -162,12 +172,16 @@ class FrappePort:
 		)
 		return [self._record(r) for r in rows]
 
-	def mapping_for_invoice(self, invoice: str) -> MappingRecord | None:
-		"""The Sync Mapping whose `purchase_invoice` is `invoice`, if any."""
+	def mapping_for_invoice(self, names: list[str]) -> MappingRecord | None:
+		"""The Sync Mapping of the first invoice in `names` (an amendment chain, newest first) that has one."""
 		rows = frappe.get_all(
-			"Sync Mapping", filters={"purchase_invoice": invoice}, fields=list(MAPPING_FIELDS), limit=1
+			"Sync Mapping", filters={"purchase_invoice": ["in", list(names)]}, fields=list(MAPPING_FIELDS)
 		)
-		return self._record(rows[0]) if rows else None
+		by_invoice = {r.purchase_invoice: r for r in rows}
+		for name in names:
+			if name in by_invoice:
+				return self._record(by_invoice[name])
+		return None
 
 	def save_mapping(self, record: MappingRecord):
 		values = {k: getattr(record, k) for k in MAPPING_FIELDS if k != "name"}
@@ -515,15 +529,6 @@ class FrappePushPort(FrappePort):
 		super().__init__(gst_accounts)
 		self.entity_by_company = entity_by_company
 
-	def amendment_chain(self, name: str) -> list[str]:
-		"""`name` and every invoice it amends, newest first (follows `amended_from`)."""
-		chain = [name]
-		while True:
-			previous = frappe.db.get_value("Purchase Invoice", chain[-1], "amended_from")
-			if not previous or previous in chain:
-				return chain
-			chain.append(previous)
-
 	def push_invoice(self, name):
 		from .push import PushInvoice, PushLine, PushTax
 
@@ -578,7 +583,7 @@ class FrappePushPort(FrappePort):
 		address = frappe.utils.strip_html(cstr(doc.get("address_display"))).strip()
 		return PushInvoice(
 			name=doc.name,
-			chain=self.amendment_chain(doc.name),
+			chain=amendment_chain(doc.name),
 			company=doc.company,
 			entity_id=self.entity_by_company.get(doc.company),
 			supplier=doc.supplier,
@@ -596,16 +601,6 @@ class FrappePushPort(FrappePort):
 			outstanding_amount=_dec(doc.outstanding_amount),
 			docstatus=doc.docstatus,
 		)
-
-	def mapping_for_invoice(self, names):
-		rows = frappe.get_all(
-			"Sync Mapping", filters={"purchase_invoice": ["in", list(names)]}, fields=list(MAPPING_FIELDS)
-		)
-		by_invoice = {r.purchase_invoice: r for r in rows}
-		for name in names:
-			if name in by_invoice:
-				return self._record(by_invoice[name])
-		return None
 
 	def save_push_success(self, name, record, invoice_number):
 		self.save_mapping(record)

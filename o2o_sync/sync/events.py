@@ -6,13 +6,9 @@ the user's transaction commits, never inside the request (contract, "Push").
 
 import frappe
 
+from .erpnext_port import FrappePort, amendment_chain
 from .port import ORIGIN_ERPNEXT, ORIGIN_PORTAL, PENDING
-
-SETTINGS = "O2O Sync Settings"
-
-
-def _enabled() -> bool:
-	return bool(frappe.db.get_single_value(SETTINGS, "enabled"))
+from .sync_utils import sync_enabled
 
 
 def _enqueue(method: str, job_key: str, **kwargs):
@@ -29,19 +25,8 @@ def _enqueue(method: str, job_key: str, **kwargs):
 
 
 def _mapping_of_chain(doc):
-	"""(origin, mapping name) of the invoice or the one it amends, or (None, None)."""
-	chain = [doc.name]
-	previous = doc.amended_from
-	while previous and previous not in chain:
-		chain.append(previous)
-		previous = frappe.db.get_value("Purchase Invoice", previous, "amended_from")
-	rows = frappe.get_all(
-		"Sync Mapping",
-		filters={"purchase_invoice": ["in", chain]},
-		fields=["name", "origin", "purchase_invoice"],
-	)
-	rows.sort(key=lambda r: chain.index(r.purchase_invoice))
-	return (rows[0].origin, rows[0].name) if rows else (None, None)
+	"""The Sync Mapping of the invoice or of one it amends, or None."""
+	return FrappePort().mapping_for_invoice(amendment_chain(doc.name))
 
 
 def _returned_invoice_changed(doc):
@@ -56,14 +41,12 @@ def _returned_invoice_changed(doc):
 
 def purchase_invoice_on_submit(doc, method=None):
 	"""Push an ERPNext-made invoice; let an amendment of a pulled one take over its mapping."""
-	if doc.flags.o2o_from_pull or not _enabled():
+	if doc.flags.o2o_from_pull or not sync_enabled():
 		return
-	origin, mapping = (
-		_mapping_of_chain(doc) if (doc.amended_from or doc.get("procureuat_id")) else (None, None)
-	)
-	if origin == ORIGIN_PORTAL:
+	rec = _mapping_of_chain(doc) if (doc.amended_from or doc.get("procureuat_id")) else None
+	if rec and rec.origin == ORIGIN_PORTAL:
 		# the vendor's document: the amendment takes over the mapping, nothing goes to the portal
-		frappe.db.set_value("Sync Mapping", mapping, "purchase_invoice", doc.name)
+		frappe.db.set_value("Sync Mapping", rec.name, "purchase_invoice", doc.name)
 		doc.db_set("o2o_sync_status", "Synced", update_modified=False)
 		return
 	_returned_invoice_changed(doc)
@@ -73,17 +56,17 @@ def purchase_invoice_on_submit(doc, method=None):
 
 def purchase_invoice_on_cancel(doc, method=None):
 	"""Mark a pushed invoice's portal row cancelled; a pulled one's stays (the vendor's document)."""
-	if doc.flags.o2o_from_pull or not _enabled():
+	if doc.flags.o2o_from_pull or not sync_enabled():
 		return
 	_returned_invoice_changed(doc)
-	origin, _mapping = _mapping_of_chain(doc)
-	if origin == ORIGIN_ERPNEXT:
+	rec = _mapping_of_chain(doc)
+	if rec and rec.origin == ORIGIN_ERPNEXT:
 		_enqueue("o2o_sync.sync.jobs.cancel_invoice", f"cancel::{doc.name}", invoice_name=doc.name)
 
 
 def settlement_changed(doc, method=None):
 	"""A Payment Entry or Journal Entry touched Purchase Invoices: send their payment state."""
-	if not _enabled():
+	if not sync_enabled():
 		return
 	if doc.doctype == "Payment Entry":
 		names = {r.reference_name for r in doc.references if r.reference_doctype == "Purchase Invoice"}

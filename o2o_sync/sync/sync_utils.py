@@ -21,6 +21,11 @@ SETTINGS = "O2O Sync Settings"
 MANAGER_ROLES = ("System Manager", "Accounts Manager")
 
 
+def sync_enabled() -> bool:
+	"""True when O2O Sync Settings is enabled (scheduled jobs and doc events act only then)."""
+	return bool(frappe.db.get_single_value(SETTINGS, "enabled"))
+
+
 def get_settings():
 	"""The O2O Sync Settings document (Single)."""
 	return frappe.get_cached_doc(SETTINGS)
@@ -162,7 +167,7 @@ def bulk_sync_from_external(from_date=None, limit=None) -> dict:
 def scheduled_sync_from_external() -> dict | None:
 	"""Hourly scheduler job: pull when O2O Sync Settings is enabled; returns the counts
 	of `bulk_sync_from_external`, or None when the sync is disabled."""
-	if not frappe.db.get_single_value(SETTINGS, "enabled"):
+	if not sync_enabled():
 		return None
 	return bulk_sync_from_external()
 
@@ -170,7 +175,7 @@ def scheduled_sync_from_external() -> dict | None:
 def reconcile_payment_states():
 	"""Every 15 minutes: catch payment states the doc events missed (payment reconciliation,
 	unreconcile, ...): ERPNext moves `outstanding_amount` without firing the invoice's events."""
-	if not frappe.db.get_single_value(SETTINGS, "enabled"):
+	if not sync_enabled():
 		return
 	from .jobs import sync_payment_states
 
@@ -184,7 +189,7 @@ def retry_pending_pushes(older_than_seconds: int = 120, limit: int = 200) -> dic
 
 	Returns `{"retried": n}`.
 	"""
-	if not frappe.db.get_single_value(SETTINGS, "enabled"):
+	if not sync_enabled():
 		return {"retried": 0}
 	from frappe.utils import add_to_date
 
