@@ -262,13 +262,15 @@ class PullEngine:
 		base = rec.snapshot or {}
 		base_portal, base_erp = base.get("portal"), base.get("erpnext")
 		columns = m.changed_columns(base_portal, view)
+		# cancelled or deleted on the portal since the last sync (not already when last seen)
+		newly_gone = s.is_gone and not (
+			base_portal and (base_portal.get("is_invoice_cancel") or base_portal.get("is_delete"))
+		)
 
 		if rec.origin == ORIGIN_ERPNEXT:
-			return self._portal_edit_of_pushed(s, rec, state, view, columns)
+			return self._portal_edit_of_pushed(s, rec, state, view, columns, newly_gone)
 
-		if s.is_gone and not (
-			base_portal and (base_portal.get("is_invoice_cancel") or base_portal.get("is_delete"))
-		):
+		if newly_gone:
 			return self._gone(s, rec, state, view)
 
 		if state.docstatus == 1:
@@ -399,11 +401,8 @@ class PullEngine:
 			f"Updated draft {state.name} from {m.invoice_label(s)}: {', '.join(changed)}{note}",
 		)
 
-	def _portal_edit_of_pushed(self, s, rec, state, view, columns):
-		was_gone = bool((rec.snapshot or {}).get("portal") or {}) and bool(
-			rec.snapshot["portal"].get("is_invoice_cancel") or rec.snapshot["portal"].get("is_delete")
-		)
-		if s.is_gone and not was_gone:
+	def _portal_edit_of_pushed(self, s, rec, state, view, columns, newly_gone):
+		if newly_gone:
 			rec.conflict_fields = "is_invoice_cancel" if s.is_invoice_cancel else "is_delete"
 			return (
 				"conflict",
