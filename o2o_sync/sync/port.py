@@ -12,23 +12,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from o2o_sync.constants import (  # re-exported: the engine's modules import them from here
+	CONFLICT,
+	FAILED,
+	ORIGIN_ERPNEXT,
+	ORIGIN_PORTAL,
+	PENDING,
+	PULL,
+	PUSH,
+	SKIPPED,
+	SUCCESS,
+	SYNCED,
+)
+
 from .records import Vendor
-
-PULL = "ProcureUAT to ERPNext"
-PUSH = "ERPNext to ProcureUAT"
-
-# Sync Mapping statuses
-SYNCED = "Synced"
-PENDING = "Pending"
-FAILED = "Failed"
-CONFLICT = "Conflict"
-
-# Sync Log statuses
-SUCCESS = "Success"
-SKIPPED = "Skipped"
-
-ORIGIN_PORTAL = "ProcureUAT"
-ORIGIN_ERPNEXT = "ERPNext"
 
 
 @dataclass
