@@ -1,3 +1,7 @@
+# The table of contents of o2o_sync: what Frappe runs, and where it lives. Frappe reads every public
+# name of this module as a hook, so the DocType names come in under a private alias.
+import o2o_sync.constants as _c
+
 app_name = "o2o_sync"
 app_title = "O2O Sync"
 app_publisher = "o2o_sync developers"
@@ -25,26 +29,27 @@ before_uninstall = "o2o_sync.setup.install.before_uninstall"
 # Desk
 # ----
 
-doctype_js = {"Purchase Invoice": "public/js/purchase_invoice.js"}
+doctype_js = {_c.PURCHASE_INVOICE: "public/js/purchase_invoice.js"}
 
 # The app's own records that point at a Purchase Invoice must not stop a person (or the sync,
 # deleting a draft the portal deleted) from deleting it.
-ignore_links_on_delete = ["Sync Log", "Sync Mapping"]
+ignore_links_on_delete = [_c.SYNC_LOG, _c.SYNC_MAPPING]
 
 # Document Events
 # ---------------
-# Push (ERPNext to ProcureUAT) and payment state (contract, "Push")
+# Push (ERPNext to ProcureUAT) and payment state (contract, "Push"): o2o_sync/sync/events.py decides
+# and enqueues the jobs of o2o_sync/sync/jobs.py
 
 doc_events = {
-	"Purchase Invoice": {
+	_c.PURCHASE_INVOICE: {
 		"on_submit": "o2o_sync.sync.events.purchase_invoice_on_submit",
 		"on_cancel": "o2o_sync.sync.events.purchase_invoice_on_cancel",
 	},
-	"Payment Entry": {
+	_c.PAYMENT_ENTRY: {
 		"on_submit": "o2o_sync.sync.events.settlement_changed",
 		"on_cancel": "o2o_sync.sync.events.settlement_changed",
 	},
-	"Journal Entry": {
+	_c.JOURNAL_ENTRY: {
 		"on_submit": "o2o_sync.sync.events.settlement_changed",
 		"on_cancel": "o2o_sync.sync.events.settlement_changed",
 	},
@@ -52,17 +57,19 @@ doc_events = {
 
 # Scheduled Tasks
 # ---------------
+# o2o_sync/sync/scheduler.py; each acts only while O2O Sync Settings is enabled (but the log clean-up)
 
 scheduler_events = {
 	# pull from the portal
-	"hourly_long": ["o2o_sync.sync.sync_utils.scheduled_sync_from_external"],
+	"hourly_long": ["o2o_sync.sync.scheduler.scheduled_sync_from_external"],
 	"cron": {
 		# ERPNext changes outstanding amounts without firing the invoice's events: catch up
 		"*/15 * * * *": [
-			"o2o_sync.sync.sync_utils.reconcile_payment_states",
+			"o2o_sync.sync.scheduler.reconcile_payment_states",
 			# pushes still Pending after a lost job or an unreachable portal
-			"o2o_sync.sync.sync_utils.retry_pending_pushes",
+			"o2o_sync.sync.scheduler.retry_pending_pushes",
 		],
 	},
-	"weekly": ["o2o_sync.o2o_sync.doctype.sync_log.sync_log.clear_old_logs"],
+	# Sync Log rows older than the settings' retention
+	"weekly": ["o2o_sync.sync.scheduler.clear_old_logs"],
 }

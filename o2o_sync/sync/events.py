@@ -6,9 +6,25 @@ the user's transaction commits, never inside the request (contract, "Push").
 
 import frappe
 
-from .erpnext_port import FrappePort, amendment_chain
-from .port import ORIGIN_ERPNEXT, ORIGIN_PORTAL, PENDING
-from .sync_utils import sync_enabled
+from o2o_sync.constants import (
+	F_PROCUREUAT_ID,
+	F_SYNC_STATUS,
+	ORIGIN_ERPNEXT,
+	ORIGIN_PORTAL,
+	PAYMENT_ENTRY,
+	PENDING,
+	PURCHASE_INVOICE,
+	SYNC_MAPPING,
+	SYNCED,
+)
+
+from .engines import sync_enabled
+from .frappe_port import FrappePort, amendment_chain
+
+# the jobs (see `jobs`), by the dotted path a worker imports them from
+PUSH_INVOICE_JOB = "o2o_sync.sync.jobs.push_invoice"
+CANCEL_INVOICE_JOB = "o2o_sync.sync.jobs.cancel_invoice"
+PAYMENT_STATES_JOB = "o2o_sync.sync.jobs.sync_payment_states"
 
 
 def _enqueue(method: str, job_key: str, **kwargs):
@@ -33,7 +49,7 @@ def _returned_invoice_changed(doc):
 	"""A debit note moves its original's outstanding amount: send the original's payment state."""
 	if doc.is_return and doc.return_against:
 		_enqueue(
-			"o2o_sync.sync.jobs.sync_payment_states",
+			PAYMENT_STATES_JOB,
 			f"pay::{doc.return_against}",
 			invoice_names=[doc.return_against],
 		)
@@ -43,15 +59,15 @@ def purchase_invoice_on_submit(doc, method=None):
 	"""Push an ERPNext-made invoice; let an amendment of a pulled one take over its mapping."""
 	if doc.flags.o2o_from_pull or not sync_enabled():
 		return
-	rec = _mapping_of_chain(doc) if (doc.amended_from or doc.get("procureuat_id")) else None
+	rec = _mapping_of_chain(doc) if (doc.amended_from or doc.get(F_PROCUREUAT_ID)) else None
 	if rec and rec.origin == ORIGIN_PORTAL:
 		# the vendor's document: the amendment takes over the mapping, nothing goes to the portal
-		frappe.db.set_value("Sync Mapping", rec.name, "purchase_invoice", doc.name)
-		doc.db_set("o2o_sync_status", "Synced", update_modified=False)
+		frappe.db.set_value(SYNC_MAPPING, rec.name, "purchase_invoice", doc.name)
+		doc.db_set(F_SYNC_STATUS, SYNCED, update_modified=False)
 		return
 	_returned_invoice_changed(doc)
-	doc.db_set("o2o_sync_status", PENDING, update_modified=False)
-	_enqueue("o2o_sync.sync.jobs.push_invoice", f"push::{doc.name}", invoice_name=doc.name)
+	doc.db_set(F_SYNC_STATUS, PENDING, update_modified=False)
+	_enqueue(PUSH_INVOICE_JOB, f"push::{doc.name}", invoice_name=doc.name)
 
 
 def purchase_invoice_on_cancel(doc, method=None):
@@ -61,26 +77,26 @@ def purchase_invoice_on_cancel(doc, method=None):
 	_returned_invoice_changed(doc)
 	rec = _mapping_of_chain(doc)
 	if rec and rec.origin == ORIGIN_ERPNEXT:
-		_enqueue("o2o_sync.sync.jobs.cancel_invoice", f"cancel::{doc.name}", invoice_name=doc.name)
+		_enqueue(CANCEL_INVOICE_JOB, f"cancel::{doc.name}", invoice_name=doc.name)
 
 
 def settlement_changed(doc, method=None):
 	"""A Payment Entry or Journal Entry touched Purchase Invoices: send their payment state."""
 	if not sync_enabled():
 		return
-	if doc.doctype == "Payment Entry":
-		names = {r.reference_name for r in doc.references if r.reference_doctype == "Purchase Invoice"}
+	if doc.doctype == PAYMENT_ENTRY:
+		names = {r.reference_name for r in doc.references if r.reference_doctype == PURCHASE_INVOICE}
 	else:
-		names = {r.reference_name for r in doc.accounts if r.reference_type == "Purchase Invoice"}
+		names = {r.reference_name for r in doc.accounts if r.reference_type == PURCHASE_INVOICE}
 	names.discard(None)
 	if not names:
 		return
 	mapped = frappe.get_all(
-		"Sync Mapping", filters={"purchase_invoice": ["in", list(names)]}, pluck="purchase_invoice"
+		SYNC_MAPPING, filters={"purchase_invoice": ["in", list(names)]}, pluck="purchase_invoice"
 	)
 	if mapped:
 		_enqueue(
-			"o2o_sync.sync.jobs.sync_payment_states",
+			PAYMENT_STATES_JOB,
 			f"pay::{doc.doctype}::{doc.name}::{method}",
 			invoice_names=sorted(mapped),
 		)

@@ -32,7 +32,7 @@ frappe.ui.form.on("Purchase Invoice", {
 		) {
 			frm.add_custom_button(__("Sync to ProcureUAT"), () => {
 				frappe.call({
-					method: "o2o_sync.sync.sync_utils.manual_sync_invoice_to_external",
+					method: "o2o_sync.sync.desk.manual_sync_invoice_to_external",
 					args: { invoice_name: frm.doc.name },
 					freeze: true,
 					freeze_message: __("Syncing {0} to ProcureUAT…", [frm.doc.name]),

@@ -15,6 +15,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint
 
+from o2o_sync.constants import DATABASE_CONNECTION
 from o2o_sync.sync.config import ConnectionConfig
 
 # `<input type="password">` drops line breaks from pasted text, so a key pasted into the form
@@ -188,10 +189,10 @@ def parse_host_keys(text: str) -> list[tuple[str, bytes]]:
 	Accepts `type base64 [comment]` and known_hosts lines, one key per line. Throws a
 	ValidationError naming what is wrong when `text` holds no valid key.
 	"""
-	from o2o_sync.sync.tunnel import _parse_key_lines
+	from o2o_sync.sync.hostkeys import parse_key_lines
 
 	try:
-		return _parse_key_lines(text)
+		return parse_key_lines(text)
 	except ValueError as e:
 		frappe.throw(_("SSH Host Key: {0}").format(e), title=_("Invalid SSH Host Key"))
 
@@ -200,14 +201,14 @@ def check_connection_permission(connection: str):
 	"""Allow System Managers and users who may write this Database Connection; throw otherwise."""
 	if "System Manager" in frappe.get_roles():
 		return
-	frappe.has_permission("Database Connection", "write", doc=connection, throw=True)
+	frappe.has_permission(DATABASE_CONNECTION, "write", doc=connection, throw=True)
 
 
 @frappe.whitelist()
 def test_connection(connection: str) -> dict:
 	"""Connect to the database (through the tunnel when set) and report what was found."""
 	check_connection_permission(connection)
-	from o2o_sync.sync.sync_utils import test_database_connection
+	from o2o_sync.sync.desk import test_database_connection
 
 	return test_database_connection(connection)
 
@@ -219,12 +220,12 @@ def fetch_host_key(connection: str) -> dict:
 	Returns `{"key_line", "key_type", "fingerprint", "stored_key_line", "matches_stored"}`.
 	"""
 	check_connection_permission(connection)
-	doc = frappe.get_doc("Database Connection", connection)
+	doc = frappe.get_doc(DATABASE_CONNECTION, connection)
 	if not doc.use_ssh_tunnel or not doc.ssh_host:
 		frappe.throw(_("Set Use SSH Tunnel and the SSH Host first."))
 
 	from o2o_sync.sync.errors import ProcureUATConnectionError
-	from o2o_sync.sync.tunnel import fetch_host_key as fetch_bastion_host_key
+	from o2o_sync.sync.hostkeys import fetch_host_key as fetch_bastion_host_key
 
 	try:
 		result = dict(
@@ -249,10 +250,10 @@ def fetch_host_key(connection: str) -> dict:
 def accept_host_key(connection: str, key_line: str) -> dict:
 	"""Store `key_line` as the bastion's trusted host key; returns the stored line and its fingerprint."""
 	check_connection_permission(connection)
-	from o2o_sync.sync.tunnel import fingerprint
+	from o2o_sync.sync.hostkeys import fingerprint
 
 	key_type = parse_host_keys(key_line)[0][0]
-	doc = frappe.get_doc("Database Connection", connection)
+	doc = frappe.get_doc(DATABASE_CONNECTION, connection)
 	doc.ssh_host_key = key_line.strip()
 	doc.save()
 	return {"key_line": doc.ssh_host_key, "key_type": key_type, "fingerprint": fingerprint(doc.ssh_host_key)}
