@@ -6,13 +6,15 @@
 import click
 from frappe.commands import get_site, pass_context
 
+from o2o_sync.constants import SETTINGS
+
 
 @click.command("o2o-demo-portal")
 @click.option("--invoices", type=int, default=40, show_default=True, help="How many invoices to seed")
 @click.option(
 	"--database", default="procureuat_demo", show_default=True, help="Portal database to (re)create"
 )
-@click.option("--company", help="ERPNext Company to map the demo entity to in O2O Sync Settings")
+@click.option("--company", help=f"ERPNext Company to map the demo entity to in {SETTINGS}")
 @click.option(
 	"--db-root-username",
 	"--mariadb-root-username",
@@ -64,7 +66,7 @@ def o2o_demo_portal(context, invoices, database, company, db_root_username, db_r
 	click.echo(f"Entity {summary['entity_id']} (GSTIN {summary['entity_gstin']}); vendors: {vendors}")
 	click.echo(
 		f"Database Connection {summary['connection']!r} as MariaDB user {summary['db_user']!r}"
-		+ (" (the one O2O Sync Settings uses)" if summary["connection_is_default"] else "")
+		+ (f" (the one {SETTINGS} uses)" if summary["connection_is_default"] else "")
 		+ (f"; entity mapped to {summary['company']}" if summary["company"] else "")
 	)
 	click.echo("Next:")

@@ -11,6 +11,26 @@ import frappe
 from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
 from frappe.custom.doctype.property_setter.property_setter import make_property_setter
 
+from o2o_sync.constants import (
+	CONFLICT,
+	F_ACKNOWLEDGEMENT,
+	F_INVOICE_NUMBER,
+	F_ITEM_ID,
+	F_ORDER_STATUS,
+	F_PROCUREUAT_ID,
+	F_PRODUCT_ID,
+	F_SYNC_STATUS,
+	F_VENDOR_ID,
+	FAILED,
+	ITEM,
+	NOT_SYNCED,
+	PENDING,
+	PURCHASE_INVOICE,
+	PURCHASE_INVOICE_ITEM,
+	SUPPLIER,
+	SYNCED,
+)
+
 # Fields the sync owns on the Purchase Invoice and its lines: set by the sync, never by hand, not
 # copied to a duplicate or an amendment's new row, and writable on a submitted invoice (the portal's
 # status columns keep moving after submission).
@@ -20,57 +40,58 @@ _SYNC_OWNED = {"read_only": 1, "no_copy": 1, "allow_on_submit": 1}
 PROPERTY_SETTERS = (
 	# a pulled line has `rate = cost / quantity`; two decimals would turn ₹100 over 7 units into
 	# ₹100.03, six keep `qty × rate` equal to `cost` to the paisa (contract, "Pull")
-	("Purchase Invoice Item", "rate", "precision", "6", "Select"),
+	(PURCHASE_INVOICE_ITEM, "rate", "precision", "6", "Select"),
 )
 
 
 def get_custom_fields() -> dict:
 	"""The Custom Fields o2o_sync needs, in `create_custom_fields` format."""
 	return {
-		"Purchase Invoice": [
+		PURCHASE_INVOICE: [
 			{
 				"fieldname": "procureuat_section",
 				"fieldtype": "Section Break",
 				"label": "ProcureUAT",
 				"insert_after": "bill_date",
 				"collapsible": 1,
-				"depends_on": "eval:doc.procureuat_id || doc.o2o_sync_status",
+				"depends_on": f"eval:doc.{F_PROCUREUAT_ID} || doc.{F_SYNC_STATUS}",
 			},
 			{
-				"fieldname": "o2o_sync_status",
+				"fieldname": F_SYNC_STATUS,
 				"fieldtype": "Select",
 				"label": "O2O Sync Status",
-				"options": "\nNot Synced\nPending\nSynced\nFailed\nConflict",
+				# a blank first option: an invoice the sync never touched has no status
+				"options": "\n".join(("", NOT_SYNCED, PENDING, SYNCED, FAILED, CONFLICT)),
 				"insert_after": "procureuat_section",
 				"in_standard_filter": 1,
 				"search_index": 1,
 				**_SYNC_OWNED,
 			},
 			{
-				"fieldname": "procureuat_id",
+				"fieldname": F_PROCUREUAT_ID,
 				"fieldtype": "Int",
 				"label": "ProcureUAT ID",
 				"description": "The portal's purchase_requisitions.id",
-				"insert_after": "o2o_sync_status",
+				"insert_after": F_SYNC_STATUS,
 				"in_standard_filter": 1,
 				"search_index": 1,
 				**_SYNC_OWNED,
 			},
 			{
-				"fieldname": "procureuat_vendor_id",
+				"fieldname": F_VENDOR_ID,
 				"fieldtype": "Int",
 				"label": "ProcureUAT Vendor ID",
-				"insert_after": "procureuat_id",
+				"insert_after": F_PROCUREUAT_ID,
 				"search_index": 1,
 				**_SYNC_OWNED,
 			},
 			{
 				"fieldname": "procureuat_column_break",
 				"fieldtype": "Column Break",
-				"insert_after": "procureuat_vendor_id",
+				"insert_after": F_VENDOR_ID,
 			},
 			{
-				"fieldname": "procureuat_invoice_number",
+				"fieldname": F_INVOICE_NUMBER,
 				"fieldtype": "Data",
 				"label": "ProcureUAT Invoice Number",
 				"insert_after": "procureuat_column_break",
@@ -79,28 +100,28 @@ def get_custom_fields() -> dict:
 				**_SYNC_OWNED,
 			},
 			{
-				"fieldname": "procureuat_order_status",
+				"fieldname": F_ORDER_STATUS,
 				"fieldtype": "Int",
 				"label": "ProcureUAT Order Status",
 				"description": "1 awaiting approval, 2 approved, 3 rejected, 4 requisition approved, "
 				"5 requisition rejected",
-				"insert_after": "procureuat_invoice_number",
+				"insert_after": F_INVOICE_NUMBER,
 				"search_index": 1,
 				**_SYNC_OWNED,
 			},
 			{
-				"fieldname": "procureuat_acknowledgement",
+				"fieldname": F_ACKNOWLEDGEMENT,
 				"fieldtype": "Int",
 				"label": "ProcureUAT Acknowledgement",
 				"description": "0 none, 1 approved, 2 rejected",
-				"insert_after": "procureuat_order_status",
+				"insert_after": F_ORDER_STATUS,
 				"search_index": 1,
 				**_SYNC_OWNED,
 			},
 		],
-		"Purchase Invoice Item": [
+		PURCHASE_INVOICE_ITEM: [
 			{
-				"fieldname": "procureuat_item_id",
+				"fieldname": F_ITEM_ID,
 				"fieldtype": "Int",
 				"label": "ProcureUAT Item ID",
 				"description": "The portal's purchase_order_items.id",
@@ -111,9 +132,9 @@ def get_custom_fields() -> dict:
 		],
 		# the links below are made by the sync or by a person resolving an ambiguous match, so
 		# they stay editable
-		"Supplier": [
+		SUPPLIER: [
 			{
-				"fieldname": "procureuat_vendor_id",
+				"fieldname": F_VENDOR_ID,
 				"fieldtype": "Int",
 				"label": "ProcureUAT Vendor ID",
 				"description": "The portal's vendors.id this supplier is",
@@ -123,9 +144,9 @@ def get_custom_fields() -> dict:
 				"in_standard_filter": 1,
 			},
 		],
-		"Item": [
+		ITEM: [
 			{
-				"fieldname": "procureuat_product_id",
+				"fieldname": F_PRODUCT_ID,
 				"fieldtype": "Int",
 				"label": "ProcureUAT Product ID",
 				"description": "The portal's product id this item is",

@@ -14,6 +14,8 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, escape_html
 
+from o2o_sync.constants import ITEM
+
 # A GST invoice number is PREFIX/YY-YY/NNNN and may be 16 characters at most (rule 46), so the
 # prefix has 5; '/' separates the parts and cannot be in it.
 INVOICE_PREFIX_MAX_LENGTH = 5
@@ -111,7 +113,7 @@ class O2OSyncSettings(Document):
 				continue
 			label = _(self.meta.get_label(fieldname))
 			item = frappe.db.get_value(
-				"Item", item_code, ["is_stock_item", "disabled", "has_variants"], as_dict=True
+				ITEM, item_code, ["is_stock_item", "disabled", "has_variants"], as_dict=True
 			)
 			if not item:
 				problems.append(_("{0} '{1}' does not exist").format(label, escape_html(item_code)))

@@ -9,6 +9,8 @@ import frappe
 from frappe.model.document import Document
 from frappe.utils import add_days, cint, now_datetime
 
+from o2o_sync.constants import SETTINGS, SYNC_LOG
+
 DEFAULT_RETENTION_DAYS = 30
 
 
@@ -38,6 +40,6 @@ class SyncLog(Document):
 def clear_old_logs(days: int | None = None):
 	"""Delete Sync Log rows created more than `days` ago (default: the settings' log retention, else 30)."""
 	if days is None:
-		days = cint(frappe.db.get_single_value("O2O Sync Settings", "log_retention_days"))
+		days = cint(frappe.db.get_single_value(SETTINGS, "log_retention_days"))
 	days = cint(days) if cint(days) > 0 else DEFAULT_RETENTION_DAYS
-	frappe.db.delete("Sync Log", {"creation": ("<", add_days(now_datetime(), -days))})
+	frappe.db.delete(SYNC_LOG, {"creation": ("<", add_days(now_datetime(), -days))})

@@ -12,6 +12,8 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from o2o_sync.constants import SYNC_MAPPING
+
 
 class SyncMapping(Document):
 	# begin: auto-generated types
@@ -51,5 +53,5 @@ class SyncMapping(Document):
 def on_doctype_update():
 	"""One mapping per portal invoice, enforced by the database so two workers cannot both insert one."""
 	frappe.db.add_unique(
-		"Sync Mapping", ["procureuat_id", "procureuat_vendor_id"], constraint_name="unique_portal_invoice"
+		SYNC_MAPPING, ["procureuat_id", "procureuat_vendor_id"], constraint_name="unique_portal_invoice"
 	)
