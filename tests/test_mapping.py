@@ -1,17 +1,17 @@
-"""Pure mapping rules (contract, "Pull"): money, GST slabs, vendor split, spec refusals."""
+"""Pure mapping rules (contract, "Pull"): money, GST slabs, vendor split, spec refusals, merge."""
 
 from datetime import datetime
 from decimal import Decimal as D
 
 import pytest
 
-from o2o_sync.sync import gst, money
+from o2o_sync.sync import gst, merge, money
 from o2o_sync.sync import mapping as m
 from o2o_sync.sync.errors import InvoiceError
 from o2o_sync.sync.records import PortalInvoice, PortalLine, Vendor
+from o2o_sync.sync.spec import build_spec
 
 ENTITY = m.EntityConfig("7", "O2O Test Co", "27AAACO2020A1Z5", "CGST", "SGST", "IGST", "Purchases", "Main")
-SETTINGS = m.PullSettings(default_item="SERVICES", freight_item="FREIGHT", entities={"7": ENTITY})
 SERVICES = m.ItemInfo("SERVICES")
 FREIGHT = m.ItemInfo("FREIGHT")
 
@@ -63,13 +63,12 @@ def vendor(gstn="27AAAPV1234B1Z9"):
 
 
 def spec_of(inv, v=None, **kw):
-	return m.build_spec(
+	return build_spec(
 		inv,
 		vendor=v or vendor(),
 		supplier="Vendor",
 		entity=ENTITY,
 		items={},
-		settings=SETTINGS,
 		default_item=SERVICES,
 		freight_item=FREIGHT,
 		**kw,
@@ -117,7 +116,7 @@ def test_unregistered_vendor_cannot_charge_gst():
 		spec_of(invoice([line()]), vendor(gstn=None))
 	assert e.value.field == "gst_amt" and "no GSTIN" in str(e.value)
 	spec = spec_of(invoice([line(gst_amt="0")]), vendor(gstn=None))
-	assert spec["gst_split"] == gst.NO_GST and spec["tax_accounts"] == {}
+	assert spec.gst_split == gst.NO_GST and spec.tax_accounts == {}
 
 
 def test_zero_quantity_and_foreign_currency_are_refused():
@@ -131,18 +130,18 @@ def test_zero_quantity_and_foreign_currency_are_refused():
 
 def test_rate_keeps_six_places_so_qty_times_rate_is_cost():
 	spec = spec_of(invoice([line(cost="100.00", gst_amt="18.00", quantity=7)]))
-	item = spec["items"][0]
-	assert item["rate"] == D("14.285714")
-	assert (item["rate"] * 7).quantize(D("0.01")) == D("100.00")
+	item = spec.items[0]
+	assert item.rate == D("14.285714")
+	assert (item.rate * 7).quantize(D("0.01")) == D("100.00")
 
 
 def test_same_state_splits_cgst_sgst_other_state_igst_and_freight_has_no_gst():
 	intra = spec_of(invoice([line()], freight_cost=" 1,500.00"))
-	assert intra["gst_split"] == gst.INTRA_STATE and set(intra["tax_accounts"]) == {"cgst", "sgst"}
-	assert intra["items"][-1]["item_code"] == "FREIGHT" and intra["items"][-1]["gst_rate"] is None
-	assert intra["expected"]["net_total"] == D("1600.00") and intra["expected"]["gst_total"] == D("18.00")
+	assert intra.gst_split == gst.INTRA_STATE and set(intra.tax_accounts) == {"cgst", "sgst"}
+	assert intra.items[-1].item_code == "FREIGHT" and intra.items[-1].gst_rate is None
+	assert intra.expected.net_total == D("1600.00") and intra.expected.gst_total == D("18.00")
 	inter = spec_of(invoice([line()]), vendor(gstn="29AAAPV1234B1Z9"))
-	assert inter["tax_accounts"] == {"igst": "IGST"}
+	assert inter.tax_accounts == {"igst": "IGST"}
 
 
 def test_two_vendors_make_two_slices():
@@ -153,20 +152,20 @@ def test_two_vendors_make_two_slices():
 
 
 def test_due_date_is_delivery_date_unless_before_posting_or_payment_terms():
-	assert spec_of(invoice([line()]))["due_date"].isoformat() == "2026-06-20"
+	assert spec_of(invoice([line()])).header["due_date"].isoformat() == "2026-06-20"
 	early = invoice([line()], delivery_date=datetime(2026, 5, 1))
-	assert spec_of(early)["due_date"].isoformat() == "2026-06-03"
-	assert spec_of(invoice([line()]), supplier_has_payment_terms=True)["due_date"] is None
+	assert spec_of(early).header["due_date"].isoformat() == "2026-06-03"
+	assert spec_of(invoice([line()]), supplier_has_payment_terms=True).header["due_date"] is None
 
 
 def test_three_way_merge_takes_portal_changes_and_flags_both_sided_ones():
 	base_p = {"remark": "a", "invoice_number": "X", "lines": [1]}
 	base_e = {"remarks": "a", "bill_no": "X", "items": [1]}
-	apply, conflicts, cols = m.three_way_merge(
+	apply, conflicts, cols = merge.three_way_merge(
 		base_p, {**base_p, "remark": "b"}, base_e, {**base_e, "items": [2]}
 	)
 	assert apply == {"remarks"} and not conflicts and cols == ["remark"]
-	apply, conflicts, _ = m.three_way_merge(
+	apply, conflicts, _ = merge.three_way_merge(
 		base_p, {**base_p, "remark": "b"}, base_e, {**base_e, "remarks": "c"}
 	)
 	assert conflicts == {"remarks"} and not apply

@@ -1,5 +1,6 @@
-"""The o2o_sync engine.
+"""The o2o_sync engine (docs/architecture.md).
 
-Everything in this package except `erpnext_port`, `sync_utils`, `events` and `jobs`
-imports without Frappe, so the engine's tests run anywhere.
+Everything in this package except the Frappe side (`frappe_port/`, `engines`, `jobs`,
+`scheduler`, `desk`, `events`, `sync_utils`) imports without Frappe, so the engine's tests
+run anywhere.
 """

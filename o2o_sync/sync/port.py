@@ -1,6 +1,6 @@
 """The engine's port onto ERPNext: what the sync needs from the other side, nothing more.
 
-`erpnext_port.FrappePort` is the implementation that ships (Frappe's own API);
+`frappe_port.FrappePort` is the implementation that ships (Frappe's own API);
 `tests/inmemory_port.py` is the in-memory one for the engine's unit tests. Both keep
 to the shapes below. Amounts are Decimal rupees, dates `datetime.date`, datetimes
 naive Asia/Kolkata.
@@ -25,7 +25,8 @@ from o2o_sync.constants import (  # re-exported: the engine's modules import the
 	SYNCED,
 )
 
-from .records import Vendor
+from .mapping import ItemInfo
+from .records import InvoiceSpec, PushInvoice, Vendor
 
 
 @dataclass
@@ -133,10 +134,10 @@ class ERPNextPort(Protocol):
 	def supplier_has_payment_terms(self, supplier: str) -> bool:
 		"""True when the Supplier carries a Payment Terms Template (ERPNext sets the due date)."""
 
-	def items_for_products(self, product_ids: list[int]) -> dict[int, "ItemInfo"]:  # noqa: F821
+	def items_for_products(self, product_ids: list[int]) -> dict[int, ItemInfo]:
 		"""Items linked to portal product ids (`Item.procureuat_product_id`)."""
 
-	def item_info(self, item_code: str) -> "ItemInfo | None":  # noqa: F821
+	def item_info(self, item_code: str) -> ItemInfo | None:
 		"""An Item by code, or None when it does not exist."""
 
 	def check_posting_date(self, company: str, posting_date: date) -> None:
@@ -150,13 +151,13 @@ class ERPNextPort(Protocol):
 	def resolve_amended(self, name: str) -> str | None:
 		"""The newest live invoice of `name`'s amendment chain, or None when `name` is no invoice."""
 
-	def insert_invoice(self, spec: dict, submit: bool) -> InvoiceState:
-		"""Create a Purchase Invoice from a spec (`mapping.build_spec`); submit it when asked."""
+	def insert_invoice(self, spec: InvoiceSpec, submit: bool) -> InvoiceState:
+		"""Create a Purchase Invoice from a spec (`spec.build_spec`); submit it when asked."""
 
 	def submit_invoice(self, name: str) -> None:
 		"""Submit a draft Purchase Invoice (ERPNext's own validations apply)."""
 
-	def update_invoice(self, name: str, spec: dict, groups: set[str]) -> InvoiceState:
+	def update_invoice(self, name: str, spec: InvoiceSpec, groups: set[str]) -> InvoiceState:
 		"""Apply the spec's field `groups` (bill_no, bill_date, posting_date, due_date, remarks,
 		items, taxes, company) to a draft, keeping what the portal does not map."""
 
@@ -176,7 +177,7 @@ class ERPNextPort(Protocol):
 class ERPNextPushPort(Protocol):
 	"""What the push asks of ERPNext (see `push.PushEngine`)."""
 
-	def push_invoice(self, name: str) -> "PushInvoice | None":  # noqa: F821
+	def push_invoice(self, name: str) -> PushInvoice | None:
 		"""A submitted Purchase Invoice read for the push, or None when it does not exist."""
 
 	def mapping_for_invoice(self, names: list[str]) -> MappingRecord | None:

@@ -1,8 +1,10 @@
 """The pull: ProcureUAT invoices into ERPNext Purchase Invoices (contract, "Pull").
 
-Incremental on a cursor over the portal's change time and id, idempotent by a hash
-of each invoice's mapped columns, one savepoint per Purchase Invoice so an invoice is
-written whole or not at all, and a failed invoice retried on every run.
+Incremental on a cursor over the portal's change time and id, idempotent by a hash of each
+invoice's mapped columns (`columns.portal_view`), one savepoint per Purchase Invoice so an
+invoice is written whole or not at all, and a failed invoice retried on every run. What
+happens to one invoice is decided in `pull_decisions.py`; Suppliers and Items are resolved
+in `pull_masters.py`.
 """
 
 import copy
@@ -11,21 +13,12 @@ import traceback
 from collections import Counter
 from datetime import datetime, timedelta
 
+from . import columns
 from . import mapping as m
-from .errors import AmbiguousSupplier, InvoiceError, NeedsAttention, O2OSyncError
-from .port import (
-	CONFLICT,
-	FAILED,
-	ORIGIN_ERPNEXT,
-	ORIGIN_PORTAL,
-	PULL,
-	SKIPPED,
-	SUCCESS,
-	SYNCED,
-	ERPNextPort,
-	LogEntry,
-	MappingRecord,
-)
+from .errors import InvoiceError, O2OSyncError
+from .port import CONFLICT, FAILED, PULL, SKIPPED, SUCCESS, SYNCED, ERPNextPort, LogEntry, MappingRecord
+from .pull_decisions import InvoiceDecisions, Outcome
+from .pull_masters import MasterResolution
 from .records import PortalInvoice, Vendor
 
 #: Seconds of portal history re-read behind the cursor on every run, so an edit made in
@@ -34,19 +27,34 @@ from .records import PortalInvoice, Vendor
 CURSOR_OVERLAP_SECONDS = 120
 COUNT_KEYS = ("created", "updated", "unchanged", "cancelled", "failed", "linked", "conflict", "deleted")
 
+__all__ = ["COUNT_KEYS", "CURSOR_OVERLAP_SECONDS", "Outcome", "PullEngine"]
 
-class PullEngine:
-	"""Runs one pull. `client` is a `procureuat_client.ProcureUATClient` (or anything with
-	its `fetch_invoice_batch`, `fetch_invoices` and `fetch_vendors`); `port` an `ERPNextPort`.
+
+class PullEngine(InvoiceDecisions, MasterResolution):
+	"""Runs one pull.
+
+	Args: `port`, an `ERPNextPort`; `client`, a `procureuat_client.ProcureUATClient` (or
+	anything with its `fetch_invoice_batch`, `fetch_invoices` and `fetch_vendors`);
+	`settings`, the `mapping.PullSettings`; `clock`, the time written as `last_synced_at`;
+	`registry`, the column registry (`columns.REGISTRY`).
 	"""
 
-	def __init__(self, port: ERPNextPort, client, settings: m.PullSettings, clock=datetime.now):
+	def __init__(
+		self,
+		port: ERPNextPort,
+		client,
+		settings: m.PullSettings,
+		clock=datetime.now,
+		registry=columns.REGISTRY,
+	):
 		self.port = port
 		self.client = client
 		self.settings = settings
 		self.clock = clock
+		self.registry = tuple(registry)
 		self.counts: Counter = Counter({k: 0 for k in COUNT_KEYS})
 		self._suppliers: dict[int, str] = {}
+		self._items = {}
 		self._logs: list[LogEntry] = []
 		self._read_cache: dict[tuple, object] = {}  # read-only facts for this run (items, terms, dates)
 
@@ -106,7 +114,7 @@ class PullEngine:
 		self._flush()
 		return result
 
-	def _retry_failed(self, seen):
+	def _retry_failed(self, seen: set[tuple[int, int]]):
 		failed = [r for r in self.port.mappings_with_status(FAILED, 1000) if r.key not in seen]
 		if not failed:
 			return
@@ -120,16 +128,16 @@ class PullEngine:
 			self._logs = []
 		self.port.commit()
 
-	def _log(self, operation, status, message, *, inv=None, ref=None, tb=None, duration_ms=0):
+	def _log(self, operation, status, message, *, invoice=None, reference=None, tb=None, duration_ms=0):
 		self._logs.append(
 			LogEntry(
 				direction=PULL,
 				operation=operation,
 				status=status,
 				message=message,
-				reference_doctype="Purchase Invoice" if ref else None,
-				reference_name=ref,
-				procureuat_id=inv.id if inv is not None else None,
+				reference_doctype="Purchase Invoice" if reference else None,
+				reference_name=reference,
+				procureuat_id=invoice.id if invoice is not None else None,
 				traceback=tb,
 				duration_ms=duration_ms,
 			)
@@ -138,350 +146,88 @@ class PullEngine:
 	# ------------------------------------------------------------ one batch
 
 	def _process(self, invoices: list[PortalInvoice], seen, only=None, force=False):
+		"""Sync every vendor slice of `invoices` of a mapped entity; `only` limits it to
+		those (requisition, vendor) keys, `force` re-applies unchanged ones (retries)."""
 		slices = [
-			s for inv in invoices if inv.entity in self.settings.entities for s in m.split_by_vendor(inv)
+			part
+			for inv in invoices
+			if inv.entity in self.settings.entities
+			for part in m.split_by_vendor(inv)
 		]
 		if not slices:
 			return
-		vendor_ids = sorted({li.vendor_id for s in slices for li in s.lines if li.vendor_id})
+		vendor_ids = sorted({li.vendor_id for part in slices for li in part.lines if li.vendor_id})
 		vendors = self.client.fetch_vendors(vendor_ids) if vendor_ids else {}
-		product_ids = sorted({li.product_id for s in slices for li in s.lines if li.product_id})
+		product_ids = sorted({li.product_id for part in slices for li in part.lines if li.product_id})
 		self._items = self.port.items_for_products(product_ids) if product_ids else {}
-		keys = [(s.id, m.slice_vendor_id(s)) for s in slices]
+		keys = [(part.id, m.slice_vendor_id(part)) for part in slices]
 		mappings = self.port.get_mappings(keys)
-		for s, key in zip(slices, keys, strict=True):
+		for part, key in zip(slices, keys, strict=True):
 			if only is not None and key not in only:
 				continue
 			seen.add(key)
-			self._sync_slice(s, key, vendors.get(key[1]), mappings.get(key), force)
+			self._sync_slice(part, key, vendors.get(key[1]), mappings.get(key), force)
 
-	def _sync_slice(self, s: PortalInvoice, key, vendor: Vendor | None, rec: MappingRecord | None, force):
+	def _sync_slice(
+		self, inv: PortalInvoice, key, vendor: Vendor | None, record: MappingRecord | None, force: bool
+	):
+		"""Apply one vendor slice in its own savepoint and save its Sync Mapping."""
 		started = time.monotonic()
-		view = m.portal_view(s)
-		phash = m.view_hash(view)
-		if rec and not force and rec.portal_hash == phash and rec.status in (SYNCED, CONFLICT):
+		view = columns.portal_view(inv, self.registry)
+		portal_hash = columns.view_hash(view)
+		if record and not force and record.portal_hash == portal_hash and record.status in (SYNCED, CONFLICT):
 			self.counts["unchanged"] += 1
 			return
-		rec = rec or MappingRecord(procureuat_id=key[0], procureuat_vendor_id=key[1])
-		rec.entity_id = str(s.entity)
-		rec.procureuat_invoice_number = s.invoice_number
-		rec.portal_updated_at = s.change_ts
+		record = record or MappingRecord(procureuat_id=key[0], procureuat_vendor_id=key[1])
+		record.entity_id = str(inv.entity)
+		record.procureuat_invoice_number = inv.invoice_number
+		record.portal_updated_at = inv.change_ts
 		cached = set(self._suppliers)
-		before = copy.deepcopy(rec)  # what the rolled-back attempt changes in `rec` must not stick
+		before = copy.deepcopy(record)  # what the rolled-back attempt changes in `record` must not stick
 		try:
 			with self.port.atomic():
-				outcome, operation, message = self._apply(s, vendor, rec, view)
-				rec.portal_hash = phash
-				rec.last_synced_at = self.clock()
-				if outcome == "conflict":
-					rec.status, rec.last_error = CONFLICT, message
+				outcome = self._apply(inv, vendor, record, view)
+				record.portal_hash = portal_hash
+				record.last_synced_at = self.clock()
+				if outcome.count == "conflict":
+					record.status, record.last_error = CONFLICT, outcome.message
 				else:
-					rec.status, rec.last_error, rec.conflict_fields = SYNCED, None, None
-				self.port.save_mapping(rec)
+					record.status, record.last_error, record.conflict_fields = SYNCED, None, None
+				self.port.save_mapping(record)
 		except Exception as e:
 			for vendor_id in set(self._suppliers) - cached:
 				self._suppliers.pop(vendor_id, None)
-			self._fail(s, before, e, started)
+			self._fail(inv, before, e, started)
 			return
-		self.counts[outcome] += 1
-		if operation:
-			status = CONFLICT if outcome == "conflict" else SUCCESS
+		self.counts[outcome.count] += 1
+		if outcome.operation:
 			self._log(
-				operation,
-				status,
-				message,
-				inv=s,
-				ref=rec.purchase_invoice,
+				outcome.operation,
+				CONFLICT if outcome.count == "conflict" else SUCCESS,
+				outcome.message,
+				invoice=inv,
+				reference=record.purchase_invoice,
 				duration_ms=int((time.monotonic() - started) * 1000),
 			)
 
-	def _fail(self, s, rec, error, started):
+	def _fail(self, inv: PortalInvoice, record: MappingRecord, error: Exception, started: float):
+		"""Mark the mapping Failed with a message naming the invoice and the field."""
 		if isinstance(error, O2OSyncError):
 			message = str(error)
 			if isinstance(error, InvoiceError) and error.invoice is None:
-				message = f"{m.invoice_label(s)}: {message}"
+				message = f"{m.invoice_label(inv)}: {message}"
 		else:
-			message = f"{m.invoice_label(s)}: {type(error).__name__}: {error}"
-		rec.status, rec.last_error = FAILED, message
+			message = f"{m.invoice_label(inv)}: {type(error).__name__}: {error}"
+		record.status, record.last_error = FAILED, message
 		with self.port.atomic():
-			self.port.save_mapping(rec)
+			self.port.save_mapping(record)
 		self.counts["failed"] += 1
 		self._log(
-			"Create" if not rec.purchase_invoice else "Update",
+			"Create" if not record.purchase_invoice else "Update",
 			FAILED,
 			message,
-			inv=s,
-			ref=rec.purchase_invoice,
+			invoice=inv,
+			reference=record.purchase_invoice,
 			tb=traceback.format_exc(),
 			duration_ms=int((time.monotonic() - started) * 1000),
 		)
-
-	# ------------------------------------------------------------ decisions
-
-	def _apply(self, s: PortalInvoice, vendor, rec: MappingRecord, view) -> tuple[str, str, str]:
-		"""Returns (count key, Sync Log operation or '', message); mutates `rec`."""
-		state = self.port.get_invoice(rec.purchase_invoice) if rec.purchase_invoice else None
-		if state is not None and state.docstatus == 2:
-			live = self.port.resolve_amended(state.name)
-			if live and live != state.name:
-				rec.purchase_invoice = live
-				state = self.port.get_invoice(live)
-
-		if state is None:
-			if rec.origin == ORIGIN_ERPNEXT and rec.purchase_invoice:
-				return (
-					"conflict",
-					"Update",
-					f"{m.invoice_label(s)}: Purchase Invoice {rec.purchase_invoice} no longer exists in ERPNext",
-				)
-			linked = self.port.resolve_amended(s.order_code) if s.order_code else None
-			if linked:
-				# A row the push wrote (order_code = invoice name): link it, never create from it.
-				rec.origin, rec.purchase_invoice = ORIGIN_ERPNEXT, linked
-				rec.snapshot = {"portal": view, "erpnext": None}
-				return (
-					"linked",
-					"Link",
-					f"{m.invoice_label(s)} came from ERPNext ({linked}); linked, not created",
-				)
-			if s.is_gone:
-				rec.purchase_invoice = None
-				rec.snapshot = {"portal": view, "erpnext": None}
-				return "unchanged", "", ""
-			return self._create(s, vendor, rec, view)
-
-		if state.docstatus == 2:
-			if s.is_gone:
-				return "unchanged", "", ""
-			return (
-				"conflict",
-				"Update",
-				f"{m.invoice_label(s)} changed on the portal but {state.name} is cancelled in ERPNext; waiting for a person",
-			)
-
-		base = rec.snapshot or {}
-		base_portal, base_erp = base.get("portal"), base.get("erpnext")
-		columns = m.changed_columns(base_portal, view)
-		# cancelled or deleted on the portal since the last sync (not already when last seen)
-		newly_gone = s.is_gone and not (
-			base_portal and (base_portal.get("is_invoice_cancel") or base_portal.get("is_delete"))
-		)
-
-		if rec.origin == ORIGIN_ERPNEXT:
-			return self._portal_edit_of_pushed(s, rec, state, view, columns, newly_gone)
-
-		if newly_gone:
-			return self._gone(s, rec, state, view)
-
-		if state.docstatus == 1:
-			return self._edit_submitted(s, rec, state, view, columns)
-		return self._edit_draft(s, vendor, rec, state, view, base_portal, base_erp)
-
-	def _create(self, s, vendor, rec, view):
-		spec = self._spec(s, vendor)
-		self._check_posting_date(spec["company"], spec["posting_date"])
-		existing = self.port.find_invoice_by_bill_no(spec["company"], spec["supplier"], spec["bill_no"])
-		rec.origin = ORIGIN_PORTAL
-		if existing:
-			rec.purchase_invoice = existing.name
-			rec.snapshot = {"portal": view, "erpnext": existing.view}
-			rec.erpnext_hash = m.view_hash(existing.view)
-			try:
-				m.check_totals(s, spec, existing.net_total, existing.gst_total)
-			except InvoiceError as e:
-				rec.conflict_fields = "net_total, gst_total"
-				return (
-					"conflict",
-					"Link",
-					f"{existing.name} has the same supplier and bill no {spec['bill_no']} but other totals; held for a person. {e}",
-				)
-			self.port.set_status_fields(existing.name, self._status_fields(spec))
-			return (
-				"linked",
-				"Link",
-				f"{m.invoice_label(s)} is already in ERPNext as {existing.name}; linked, not duplicated",
-			)
-		state = self.port.insert_invoice(spec, submit=False)
-		note = m.check_totals(s, spec, state.net_total, state.gst_total)
-		if self.settings.submit_pulled_invoices:
-			self.port.submit_invoice(state.name)
-			state = self.port.get_invoice(state.name)
-		rec.purchase_invoice = state.name
-		rec.snapshot = {"portal": view, "erpnext": state.view}
-		rec.erpnext_hash = m.view_hash(state.view)
-		message = (
-			f"Created {state.name} from {m.invoice_label(s)}: net ₹{state.net_total:.2f} + GST ₹{state.gst_total:.2f}"
-			f" = ₹{state.grand_total:.2f}" + (f"; {note}" if note else "")
-		)
-		return "created", "Create", message
-
-	def _gone(self, s, rec, state, view):
-		what = "cancelled" if s.is_invoice_cancel else "deleted"
-		if state.docstatus == 1:
-			if state.has_payments:
-				rec.conflict_fields = "is_invoice_cancel" if s.is_invoice_cancel else "is_delete"
-				return (
-					"conflict",
-					"Cancel",
-					f"{m.invoice_label(s)} was {what} on the portal but {state.name} has payments; not touched, waiting for a person",
-				)
-			self.port.cancel_invoice(state.name)
-			rec.snapshot = {"portal": view, "erpnext": (self.port.get_invoice(state.name) or state).view}
-			return (
-				"cancelled",
-				"Cancel",
-				f"Cancelled {state.name}: {m.invoice_label(s)} was {what} on the portal",
-			)
-		name = state.name
-		self.port.delete_invoice(name)
-		rec.purchase_invoice = None
-		rec.snapshot = {"portal": view, "erpnext": None}
-		return "deleted", "Delete", f"Deleted draft {name}: {m.invoice_label(s)} was {what} on the portal"
-
-	def _edit_submitted(self, s, rec, state, view, columns):
-		status_cols = [c for c in columns if c in m.STATUS_COLUMNS]
-		other = [c for c in columns if m.PORTAL_COLUMN_GROUPS.get(c)]
-		if status_cols:
-			self.port.set_status_fields(state.name, self._status_fields_of(s))
-		if other:
-			rec.conflict_fields = ", ".join(other)
-			return (
-				"conflict",
-				"Update",
-				(
-					f"{m.invoice_label(s)} changed on the portal ({', '.join(other)}) but {state.name} is submitted; "
-					"waiting for a person, who can cancel and amend it"
-				),
-			)
-		rec.snapshot = {"portal": view, "erpnext": (rec.snapshot or {}).get("erpnext")}
-		if status_cols:
-			return "updated", "Update", f"Updated {', '.join(status_cols)} on submitted {state.name}"
-		return "unchanged", "", ""
-
-	def _edit_draft(self, s, vendor, rec, state, view, base_portal, base_erp):
-		apply, conflicts, columns = m.three_way_merge(base_portal, view, base_erp, state.view)
-		strategy = self.settings.conflict_strategy or "Hold for review"
-		note = ""
-		if conflicts:
-			if strategy == "ProcureUAT wins":
-				apply |= conflicts
-				note = f"; ProcureUAT won the conflict on {', '.join(sorted(conflicts))}"
-			elif strategy == "ERPNext wins":
-				note = f"; ERPNext's {', '.join(sorted(conflicts))} kept (ERPNext wins)"
-			else:
-				rec.conflict_fields = ", ".join(sorted(conflicts))
-				return (
-					"conflict",
-					"Update",
-					(
-						f"{m.invoice_label(s)} and {state.name} both changed {', '.join(sorted(conflicts))} since the last sync; "
-						"nothing overwritten, waiting for a person"
-					),
-				)
-		status_cols = [c for c in columns if c in m.STATUS_COLUMNS]
-		if not apply and not status_cols:
-			rec.snapshot = {"portal": view, "erpnext": state.view}
-			return "unchanged", "", ""
-		if apply:
-			spec = self._spec(s, vendor)
-			self._check_posting_date(spec["company"], spec["posting_date"])
-			state = self.port.update_invoice(state.name, spec, apply)
-			if "items" in apply:
-				totals_note = m.check_totals(s, spec, state.net_total, state.gst_total)
-				note = (f"; {totals_note}" if totals_note else "") + note
-		if status_cols:
-			self.port.set_status_fields(state.name, self._status_fields_of(s))
-			state = self.port.get_invoice(state.name)
-		rec.snapshot = {"portal": view, "erpnext": state.view}
-		rec.erpnext_hash = m.view_hash(state.view)
-		changed = sorted(set(apply) | set(status_cols))
-		return (
-			"updated",
-			"Update",
-			f"Updated draft {state.name} from {m.invoice_label(s)}: {', '.join(changed)}{note}",
-		)
-
-	def _portal_edit_of_pushed(self, s, rec, state, view, columns, newly_gone):
-		if newly_gone:
-			rec.conflict_fields = "is_invoice_cancel" if s.is_invoice_cancel else "is_delete"
-			return (
-				"conflict",
-				"Cancel",
-				(
-					f"{m.invoice_label(s)} was cancelled on the portal, but {state.name} is ERPNext's document; "
-					"held for a person"
-				),
-			)
-		return self._edit_submitted(s, rec, state, view, columns)
-
-	# ------------------------------------------------------------ helpers
-
-	@staticmethod
-	def _status_fields_of(s: PortalInvoice) -> dict:
-		return {"procureuat_order_status": s.order_status, "procureuat_acknowledgement": s.acknowledgement}
-
-	@staticmethod
-	def _status_fields(spec: dict) -> dict:
-		return {**m.tracking_fields(spec), "o2o_sync_status": SYNCED}
-
-	def _spec(self, s: PortalInvoice, vendor: Vendor | None) -> dict:
-		entity = self.settings.entities[str(s.entity)]
-		supplier = self._supplier(s, vendor) if vendor else ""
-		default_item = self._cached(("item", self.settings.default_item), self.port.item_info)
-		freight_item = self._cached(("item", self.settings.freight_item), self.port.item_info)
-		return m.build_spec(
-			s,
-			vendor=vendor,
-			supplier=supplier,
-			entity=entity,
-			items=self._items,
-			settings=self.settings,
-			default_item=default_item,
-			freight_item=freight_item,
-			supplier_has_payment_terms=bool(
-				supplier and self._cached(("terms", supplier), self.port.supplier_has_payment_terms)
-			),
-		)
-
-	def _cached(self, key: tuple, read):
-		"""`read(key[1])` once per run; None keys read nothing."""
-		if key[1] is None:
-			return None
-		if key not in self._read_cache:
-			self._read_cache[key] = read(key[1])
-		return self._read_cache[key]
-
-	def _check_posting_date(self, company, posting_date):
-		key = ("date", (company, posting_date))
-		if key not in self._read_cache:
-			self.port.check_posting_date(company, posting_date)  # raises: not cached, retried next time
-			self._read_cache[key] = True
-
-	def _supplier(self, s: PortalInvoice, vendor: Vendor) -> str:
-		"""The Supplier for a vendor (contract, "Pull": Supplier); links or creates one."""
-		if vendor.id in self._suppliers:
-			return self._suppliers[vendor.id]
-		name = self.port.supplier_for_vendor(vendor.id)
-		if not name and vendor.normalized_gstin:
-			candidates = self.port.suppliers_with_gstin(vendor.normalized_gstin)
-			if len(candidates) > 1:
-				raise AmbiguousSupplier(
-					f"{m.invoice_label(s)}: vendor {vendor.id} ({vendor.name}) GSTIN {vendor.normalized_gstin} matches "
-					f"{len(candidates)} Suppliers ({', '.join(c[0] for c in candidates)}); link one by setting its ProcureUAT Vendor ID",
-					invoice=s.id,
-					field="vendors.gstn",
-				)
-			if candidates:
-				name, linked_vendor = candidates[0]
-				if linked_vendor and linked_vendor != vendor.id:
-					raise AmbiguousSupplier(
-						f"{m.invoice_label(s)}: vendor {vendor.id} ({vendor.name}) GSTIN {vendor.normalized_gstin} belongs to "
-						f"Supplier {name}, already linked to vendor {linked_vendor}; a person must decide",
-						invoice=s.id,
-						field="vendors.gstn",
-					)
-				self.port.link_supplier(name, vendor.id)
-		if not name:
-			name = self.port.create_supplier(vendor, self.settings.supplier_group)
-		self._suppliers[vendor.id] = name
-		return name

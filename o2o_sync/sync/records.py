@@ -1,13 +1,16 @@
-"""Plain records of the portal's rows as the engine sees them (contract, "Tables").
+"""The engine's typed records: what each side's rows look like to the sync.
 
-The ProcureUAT client builds these from `purchase_requisitions`,
-`purchase_order_items` and `vendors`; money is already rounded to the paisa
-(`money.paisa`) and the raw FLOAT value kept beside it for resolution checks.
-Datetimes are naive Asia/Kolkata local time; zero or invalid datetimes are None.
+- The portal's rows (contract, "Tables"): `PortalInvoice`, `PortalLine`, `Vendor`. The
+  ProcureUAT client builds them from `purchase_requisitions`, `purchase_order_items` and
+  `vendors` through the column registry (`columns.py`); money is already rounded to the
+  paisa (`money.paisa`); datetimes are naive Asia/Kolkata local time, zero or invalid
+  ones None.
+- What the pull asks ERPNext to write: `InvoiceSpec` with its `SpecLine`s.
+- What the push reads from ERPNext: `PushInvoice` with its `PushLine`s and `PushTax`es.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 
@@ -28,8 +31,7 @@ class PortalLine:
 	updated_at: datetime | None = None
 	created_at: datetime | None = None
 	gst_id: int | None = None
-	cost_raw: float | None = None
-	gst_amt_raw: float | None = None
+	extra: dict = field(default_factory=dict)  # registry columns without a field of their own
 
 
 @dataclass
@@ -62,6 +64,7 @@ class PortalInvoice:
 	finance_status: int | None
 	change_ts: datetime | None = None
 	lines: list[PortalLine] = field(default_factory=list)
+	extra: dict = field(default_factory=dict)  # registry columns without a field of their own (columns.py)
 
 	@property
 	def is_gone(self) -> bool:
@@ -90,3 +93,118 @@ class Vendor:
 	def state_code(self) -> str:
 		"""First two digits of the GSTIN ('' when unregistered)."""
 		return self.normalized_gstin[:2]
+
+
+# ---------------------------------------------------------------- what the pull asks ERPNext to write
+
+
+@dataclass
+class SpecLine:
+	"""One Purchase Invoice Item the pull writes (rupees; `rate` to six places).
+
+	`procureuat_item_id` is None on the freight line; `gst_rate` (percent) is None on lines
+	without GST (freight), `uom` None where the portal gives none.
+	"""
+
+	procureuat_item_id: int | None
+	item_code: str
+	description: str
+	qty: int
+	rate: Decimal
+	amount: Decimal
+	gst_rate: Decimal | None
+	gst_amt: Decimal
+	uom: str | None = None
+	expense_account: str | None = None
+	cost_center: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedTotals:
+	"""The portal's totals a pulled invoice must reconcile to (contract, "Pull": totals)."""
+
+	net_total: Decimal
+	gst_total: Decimal
+	tolerance: Decimal
+	beyond_float: bool = False
+
+
+@dataclass
+class InvoiceSpec:
+	"""A Purchase Invoice as the pull wants it written (`spec.build_spec`).
+
+	`header` holds the Purchase Invoice header fields by fieldname (bill_no, bill_date,
+	posting_date, due_date — None lets the supplier's payment terms decide —, remarks, and
+	any field a registry column maps to; see `columns`); `tracking` the allow-on-submit
+	`procureuat_*` custom fields. `tax_accounts` maps 'cgst'/'sgst'/'igst' to accounts;
+	`gst_split` is one of `gst.INTRA_STATE`, `gst.INTER_STATE`, `gst.NO_GST`.
+	"""
+
+	company: str
+	supplier: str
+	header: dict
+	tracking: dict
+	gst_split: str
+	tax_accounts: dict
+	items: list[SpecLine]
+	expected: ExpectedTotals
+
+	@property
+	def bill_no(self) -> str:
+		return self.header["bill_no"]
+
+	@property
+	def posting_date(self):
+		return self.header["posting_date"]
+
+
+# ---------------------------------------------------------------- what the push reads from ERPNext
+
+
+@dataclass
+class PushLine:
+	"""One Purchase Invoice Item as the push needs it (rupees, whole quantities checked later)."""
+
+	idx: int
+	item_code: str
+	qty: Decimal
+	rate: Decimal
+	net_amount: Decimal
+	gst_amount: Decimal
+	gst_rate: Decimal
+	product_id: int | None
+	uom: str | None = None
+
+
+@dataclass
+class PushTax:
+	"""One Purchase Taxes and Charges row: `kind` is 'gst', 'tds' or 'other'."""
+
+	idx: int
+	account_head: str
+	charge_type: str
+	kind: str
+
+
+@dataclass
+class PushInvoice:
+	"""A submitted Purchase Invoice, read by the port for the push."""
+
+	name: str
+	chain: list[str]  # this name and every `amended_from` before it, newest first
+	company: str
+	entity_id: str | None
+	supplier: str
+	supplier_name: str
+	vendor_id: int | None
+	supplier_address: str
+	remarks: str
+	bill_no: str
+	posting_date: date
+	currency: str
+	is_return: bool
+	lines: list[PushLine] = field(default_factory=list)
+	taxes: list[PushTax] = field(default_factory=list)
+	grand_total: Decimal = Decimal(0)
+	outstanding_amount: Decimal = Decimal(0)
+	docstatus: int = 1

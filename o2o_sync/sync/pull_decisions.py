@@ -1,0 +1,251 @@
+"""What the pull does with one portal invoice it has read (contract, "Pull" and "Both
+directions"): create, link, update a draft by three-way merge, take status columns on a
+submitted invoice, cancel or delete, or hold a conflict for a person.
+
+Part of `pull.PullEngine` (a mixin: it uses the engine's `port`, `settings`, `registry`
+and the master resolution of `pull_masters`). Every decision returns an `Outcome`.
+"""
+
+from dataclasses import dataclass
+
+from o2o_sync.constants import ERPNEXT_WINS, ORIGIN_ERPNEXT, ORIGIN_PORTAL, PROCUREUAT_WINS
+
+from . import columns, merge, spec
+from .errors import InvoiceError
+from .mapping import invoice_label
+from .port import InvoiceState, MappingRecord
+from .records import PortalInvoice, Vendor
+
+
+@dataclass(frozen=True)
+class Outcome:
+	"""What one invoice's sync did: `count`, the key of the run's counts it adds to (created,
+	updated, unchanged, cancelled, linked, conflict, deleted); `operation`, the Sync Log
+	operation to write ('' writes no row); `message`, the Sync Log message."""
+
+	count: str
+	operation: str = ""
+	message: str = ""
+
+
+UNCHANGED = Outcome("unchanged")
+
+
+class InvoiceDecisions:
+	"""The pull's decisions for one vendor slice; mutate the `MappingRecord` they are given."""
+
+	def _snapshot(self, portal: dict | None, erpnext: dict | None) -> dict:
+		return merge.make_snapshot(portal, erpnext, self.registry)
+
+	def _apply(self, inv: PortalInvoice, vendor: Vendor | None, record: MappingRecord, view: dict) -> Outcome:
+		"""Decide and apply what the portal's `view` of `inv` means for its Purchase Invoice."""
+		state = self.port.get_invoice(record.purchase_invoice) if record.purchase_invoice else None
+		if state is not None and state.docstatus == 2:
+			live = self.port.resolve_amended(state.name)
+			if live and live != state.name:
+				record.purchase_invoice = live
+				state = self.port.get_invoice(live)
+
+		if state is None:
+			return self._not_in_erpnext(inv, vendor, record, view)
+
+		if state.docstatus == 2:
+			if inv.is_gone:
+				return UNCHANGED
+			return Outcome(
+				"conflict",
+				"Update",
+				f"{invoice_label(inv)} changed on the portal but {state.name} is cancelled in ERPNext; waiting for a person",
+			)
+
+		base = merge.upgrade_snapshot(record.snapshot, view, state.view, self.registry)
+		base_portal, base_erpnext = base.get("portal"), base.get("erpnext")
+		changed = merge.changed_columns(base_portal, view)
+		# cancelled or deleted on the portal since the last sync (not already when last seen)
+		newly_gone = inv.is_gone and not (
+			base_portal and (base_portal.get("is_invoice_cancel") or base_portal.get("is_delete"))
+		)
+
+		if record.origin == ORIGIN_ERPNEXT:
+			return self._portal_edit_of_pushed(inv, record, state, view, changed, newly_gone, base_erpnext)
+		if newly_gone:
+			return self._gone(inv, record, state, view)
+		if state.docstatus == 1:
+			return self._edit_submitted(inv, record, state, view, changed, base_erpnext)
+		return self._edit_draft(inv, vendor, record, state, view, base_portal, base_erpnext)
+
+	def _not_in_erpnext(self, inv, vendor, record: MappingRecord, view: dict) -> Outcome:
+		"""No live Purchase Invoice for the slice: link a row the push wrote, or create one."""
+		if record.origin == ORIGIN_ERPNEXT and record.purchase_invoice:
+			return Outcome(
+				"conflict",
+				"Update",
+				f"{invoice_label(inv)}: Purchase Invoice {record.purchase_invoice} no longer exists in ERPNext",
+			)
+		linked = self.port.resolve_amended(inv.order_code) if inv.order_code else None
+		if linked:
+			# A row the push wrote (order_code = invoice name): link it, never create from it.
+			record.origin, record.purchase_invoice = ORIGIN_ERPNEXT, linked
+			record.snapshot = self._snapshot(view, None)
+			return Outcome(
+				"linked", "Link", f"{invoice_label(inv)} came from ERPNext ({linked}); linked, not created"
+			)
+		if inv.is_gone:
+			record.purchase_invoice = None
+			record.snapshot = self._snapshot(view, None)
+			return UNCHANGED
+		return self._create(inv, vendor, record, view)
+
+	def _create(self, inv: PortalInvoice, vendor, record: MappingRecord, view: dict) -> Outcome:
+		"""Create the Purchase Invoice, or link the one already keyed by hand (same supplier
+		and bill no) when its totals match (contract, "Pull": already in ERPNext)."""
+		want = self._spec(inv, vendor)
+		self._check_posting_date(want.company, want.posting_date)
+		existing = self.port.find_invoice_by_bill_no(want.company, want.supplier, want.bill_no)
+		record.origin = ORIGIN_PORTAL
+		if existing:
+			record.purchase_invoice = existing.name
+			record.snapshot = self._snapshot(view, existing.view)
+			record.erpnext_hash = columns.view_hash(existing.view)
+			try:
+				spec.check_totals(inv, want, existing.net_total, existing.gst_total)
+			except InvoiceError as e:
+				record.conflict_fields = "net_total, gst_total"
+				return Outcome(
+					"conflict",
+					"Link",
+					f"{existing.name} has the same supplier and bill no {want.bill_no} but other totals; held for a person. {e}",
+				)
+			self.port.set_status_fields(existing.name, self._status_fields(want))
+			return Outcome(
+				"linked",
+				"Link",
+				f"{invoice_label(inv)} is already in ERPNext as {existing.name}; linked, not duplicated",
+			)
+		state = self.port.insert_invoice(want, submit=False)
+		note = spec.check_totals(inv, want, state.net_total, state.gst_total)
+		if self.settings.submit_pulled_invoices:
+			self.port.submit_invoice(state.name)
+			state = self.port.get_invoice(state.name)
+		record.purchase_invoice = state.name
+		record.snapshot = self._snapshot(view, state.view)
+		record.erpnext_hash = columns.view_hash(state.view)
+		message = (
+			f"Created {state.name} from {invoice_label(inv)}: net ₹{state.net_total:.2f} + GST ₹{state.gst_total:.2f}"
+			f" = ₹{state.grand_total:.2f}" + (f"; {note}" if note else "")
+		)
+		return Outcome("created", "Create", message)
+
+	def _gone(self, inv: PortalInvoice, record: MappingRecord, state: InvoiceState, view: dict) -> Outcome:
+		"""Cancelled or deleted on the portal: cancel a submitted invoice, delete a draft; one
+		with payments waits for a person (contract, "Pull")."""
+		what = "cancelled" if inv.is_invoice_cancel else "deleted"
+		if state.docstatus == 1:
+			if state.has_payments:
+				record.conflict_fields = "is_invoice_cancel" if inv.is_invoice_cancel else "is_delete"
+				return Outcome(
+					"conflict",
+					"Cancel",
+					f"{invoice_label(inv)} was {what} on the portal but {state.name} has payments; not touched, waiting for a person",
+				)
+			self.port.cancel_invoice(state.name)
+			record.snapshot = self._snapshot(view, (self.port.get_invoice(state.name) or state).view)
+			return Outcome(
+				"cancelled",
+				"Cancel",
+				f"Cancelled {state.name}: {invoice_label(inv)} was {what} on the portal",
+			)
+		self.port.delete_invoice(state.name)
+		record.purchase_invoice = None
+		record.snapshot = self._snapshot(view, None)
+		return Outcome(
+			"deleted", "Delete", f"Deleted draft {state.name}: {invoice_label(inv)} was {what} on the portal"
+		)
+
+	def _edit_submitted(self, inv, record, state, view, changed, base_erpnext) -> Outcome:
+		"""A submitted invoice takes only the status columns; any other change waits for a
+		person, who can cancel and amend (contract, "Pull": later edits)."""
+		status_changed = [c for c in changed if c in columns.status_columns(self.registry)]
+		groups = columns.groups_by_column(self.registry)
+		other = [c for c in changed if groups.get(c)]
+		if status_changed:
+			self.port.set_status_fields(state.name, self._status_fields_of(inv))
+		if other:
+			record.conflict_fields = ", ".join(other)
+			return Outcome(
+				"conflict",
+				"Update",
+				(
+					f"{invoice_label(inv)} changed on the portal ({', '.join(other)}) but {state.name} is submitted; "
+					"waiting for a person, who can cancel and amend it"
+				),
+			)
+		record.snapshot = self._snapshot(view, base_erpnext)
+		if status_changed:
+			return Outcome(
+				"updated", "Update", f"Updated {', '.join(status_changed)} on submitted {state.name}"
+			)
+		return UNCHANGED
+
+	def _edit_draft(self, inv, vendor, record, state, view, base_portal, base_erpnext) -> Outcome:
+		"""A portal edit to a draft: three-way merge against the last sync; the configured
+		strategy settles a conflict or holds it (contract, "Both directions")."""
+		apply, conflicts, changed = merge.three_way_merge(
+			base_portal, view, base_erpnext, state.view, self.registry
+		)
+		strategy = self.settings.conflict_strategy
+		note = ""
+		if conflicts:
+			fields = ", ".join(sorted(conflicts))
+			if strategy == PROCUREUAT_WINS:
+				apply |= conflicts
+				note = f"; ProcureUAT won the conflict on {fields}"
+			elif strategy == ERPNEXT_WINS:
+				note = f"; ERPNext's {fields} kept (ERPNext wins)"
+			else:
+				record.conflict_fields = fields
+				return Outcome(
+					"conflict",
+					"Update",
+					(
+						f"{invoice_label(inv)} and {state.name} both changed {fields} since the last sync; "
+						"nothing overwritten, waiting for a person"
+					),
+				)
+		status_changed = [c for c in changed if c in columns.status_columns(self.registry)]
+		if not apply and not status_changed:
+			record.snapshot = self._snapshot(view, state.view)
+			return UNCHANGED
+		if apply:
+			want = self._spec(inv, vendor)
+			self._check_posting_date(want.company, want.posting_date)
+			state = self.port.update_invoice(state.name, want, apply)
+			if "items" in apply:
+				totals_note = spec.check_totals(inv, want, state.net_total, state.gst_total)
+				note = (f"; {totals_note}" if totals_note else "") + note
+		if status_changed:
+			self.port.set_status_fields(state.name, self._status_fields_of(inv))
+			state = self.port.get_invoice(state.name)
+		record.snapshot = self._snapshot(view, state.view)
+		record.erpnext_hash = columns.view_hash(state.view)
+		changed_fields = ", ".join(sorted(set(apply) | set(status_changed)))
+		return Outcome(
+			"updated",
+			"Update",
+			f"Updated draft {state.name} from {invoice_label(inv)}: {changed_fields}{note}",
+		)
+
+	def _portal_edit_of_pushed(self, inv, record, state, view, changed, newly_gone, base_erpnext) -> Outcome:
+		"""A portal edit of an invoice ERPNext pushed: ERPNext's document, so a portal
+		cancellation is held for a person; status columns are taken."""
+		if newly_gone:
+			record.conflict_fields = "is_invoice_cancel" if inv.is_invoice_cancel else "is_delete"
+			return Outcome(
+				"conflict",
+				"Cancel",
+				(
+					f"{invoice_label(inv)} was cancelled on the portal, but {state.name} is ERPNext's document; "
+					"held for a person"
+				),
+			)
+		return self._edit_submitted(inv, record, state, view, changed, base_erpnext)
