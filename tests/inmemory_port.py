@@ -3,18 +3,21 @@
 It keeps Purchase Invoices, Suppliers, Items and Sync Mappings in dicts, computes
 totals the way ERPNext does for these invoices (amount = qty × rate rounded to the
 paisa; each GST row = Σ amount × rate / 100, rounded once), and rolls back a savepoint
-by restoring a deep copy.
+by restoring a deep copy. What it writes follows the engine's `rules`, as the Frappe port's.
 """
 
 import copy
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from o2o_sync.constants import F_INVOICE_NUMBER, F_ITEM_ID, F_PROCUREUAT_ID, F_SYNC_STATUS, FAILED, SYNCED
+from o2o_sync.sync import rules
 from o2o_sync.sync.errors import InvoiceError
 from o2o_sync.sync.mapping import ItemInfo
 from o2o_sync.sync.port import InvoiceState, LogEntry, MappingRecord
+from o2o_sync.sync.records import InvoiceSpec
 
 P = Decimal("0.01")
 
@@ -92,7 +95,7 @@ class InMemoryPort:
 		self.s.suppliers[name]["vendor_id"] = vendor_id
 
 	def create_supplier(self, vendor, supplier_group):
-		name = vendor.name if vendor.name not in self.s.suppliers else f"{vendor.name} ({vendor.code})"
+		name = rules.supplier_name_for(vendor, name_taken=vendor.name in self.s.suppliers)
 		self.add_supplier(name, vendor.gstn, vendor.id)
 		return name
 
@@ -153,7 +156,7 @@ class InMemoryPort:
 		} | {
 			"items": [
 				[
-					i["procureuat_item_id"],
+					i[F_ITEM_ID],
 					i["item_code"],
 					i["qty"],
 					str(i["rate"]),
@@ -187,11 +190,19 @@ class InMemoryPort:
 				return name
 			name = nxt
 
-	def insert_invoice(self, spec, submit):
+	def insert_invoice(self, spec: InvoiceSpec, submit):
 		self.s.seq += 1
 		name = f"ACC-PINV-{self.s.seq:05d}"
-		doc = copy.deepcopy({k: v for k, v in spec.items() if k != "expected"})
-		doc["docstatus"] = 1 if submit else 0
+		doc = {
+			"company": spec.company,
+			"supplier": spec.supplier,
+			**copy.deepcopy(spec.header),
+			**copy.deepcopy(spec.tracking),
+			"gst_split": spec.gst_split,
+			"tax_accounts": dict(spec.tax_accounts),
+			"items": [asdict(line) for line in spec.items],  # asdict copies
+			"docstatus": 1 if submit else 0,
+		}
 		self.s.invoices[name] = doc
 		return self._state(name)
 
@@ -202,20 +213,19 @@ class InMemoryPort:
 		doc = self.s.invoices[name]
 		if doc["docstatus"] != 0:
 			raise InvoiceError(f"{name} is not a draft", field="docstatus")
-		for g in groups:
-			if g == "items":
-				kept = {i["procureuat_item_id"]: i for i in doc["items"]}
-				new = []
-				for i in spec["items"]:
-					old = kept.get(i["procureuat_item_id"]) or {}
-					new.append(
-						{**copy.deepcopy(i), "cost_center": old.get("cost_center", i.get("cost_center"))}
-					)
-				doc["items"] = new
-			elif g == "taxes":
-				doc["tax_accounts"] = dict(spec["tax_accounts"])
-			else:
-				doc[g] = spec[g]
+		doc.update(copy.deepcopy(rules.header_updates(spec, groups)))
+		if rules.updates_items(groups):
+			existing = {}
+			for row in doc["items"]:
+				existing.setdefault(rules.item_row_key(row.get(F_ITEM_ID), row["item_code"]), row)
+			new = []
+			for line in spec.items:
+				values = asdict(line)
+				old = existing.pop(rules.item_row_key(line.procureuat_item_id, line.item_code), None)
+				new.append(values if old is None else {**old, **rules.item_update_values(values)})
+			doc["items"] = new
+		if rules.rewrites_gst_rows(groups):
+			doc["tax_accounts"] = dict(spec.tax_accounts)
 		return self._state(name)
 
 	def get_invoice(self, name):
@@ -266,20 +276,20 @@ class InMemoryPort:
 		self.save_mapping(record)
 		self.s.invoices[name].update(
 			{
-				"procureuat_id": record.procureuat_id,
-				"procureuat_invoice_number": invoice_number,
-				"o2o_sync_status": "Synced",
+				F_PROCUREUAT_ID: record.procureuat_id,
+				F_INVOICE_NUMBER: invoice_number,
+				F_SYNC_STATUS: SYNCED,
 			}
 		)
 
 	def save_push_failure(self, name, record, message):
-		self.s.invoices[name]["o2o_sync_status"] = "Failed"
+		self.s.invoices[name][F_SYNC_STATUS] = FAILED
 		if record:
-			record.status, record.last_error = "Failed", message
+			record.status, record.last_error = FAILED, message
 			self.save_mapping(record)
 
 	def set_invoice_status(self, name, status):
-		self.s.invoices[name]["o2o_sync_status"] = status
+		self.s.invoices[name][F_SYNC_STATUS] = status
 
 	def payment_states(self, names):
 		out = []

@@ -1,0 +1,45 @@
+"""The ERPNext port as shipped: Frappe's own API behind the engine's `port.ERPNextPort`.
+
+Thin on purpose: every decision is the engine's (`rules`, `mapping`, `pull`, `push`);
+this package only reads and writes Purchase Invoices, Suppliers, Items, Item Tax
+Templates, Sync Mappings and Sync Logs the way ERPNext expects. By concern:
+
+- `bookkeeping`: transactions, the pull cursor, Sync Mappings, Sync Logs;
+- `masters`: Suppliers, Items, posting dates;
+- `invoices`: Purchase Invoices and their Item Tax Templates;
+- `push_reads`: what the push reads and writes back.
+"""
+
+from .bookkeeping import Bookkeeping, amendment_chain
+from .invoices import Invoices, invoice_view
+from .masters import Masters
+from .push_reads import PushReads
+
+__all__ = ["FrappePort", "FrappePushPort", "amendment_chain", "invoice_view"]
+
+
+class FrappePort(Bookkeeping, Masters, Invoices):
+	"""`port.ERPNextPort` over Frappe; one per run (it caches Item Tax Templates).
+
+	Args: the GST accounts of the settings (CGST/SGST/IGST of every entity): the tax rows
+	on them are the invoice's GST; accounts of the specs written are added.
+	"""
+
+	def __init__(self, gst_accounts: set[str] | None = None):
+		self.gst_accounts = set(gst_accounts or ())
+		self._templates: dict[tuple, str] = {}
+
+	def _forget_caches(self):
+		"""Called when a savepoint rolls back: Item Tax Templates made inside are gone."""
+		self._templates.clear()
+
+
+class FrappePushPort(PushReads, FrappePort):
+	"""The push side of the port (`port.ERPNextPushPort`) over Frappe.
+
+	Args: the GST accounts of the settings; {Company: portal entity id} of the settings.
+	"""
+
+	def __init__(self, gst_accounts: set[str], entity_by_company: dict[str, str]):
+		super().__init__(gst_accounts)
+		self.entity_by_company = entity_by_company

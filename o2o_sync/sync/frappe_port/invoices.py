@@ -1,0 +1,292 @@
+"""The port's Purchase Invoices: reading them for the engine, writing what the pull decided."""
+
+from decimal import Decimal
+
+import frappe
+from frappe.utils import cstr, flt, getdate
+
+from o2o_sync.constants import F_ITEM_ID, F_SYNC_STATUS, PURCHASE_INVOICE, SYNCED
+
+from .. import gst, rules
+from ..errors import InvoiceError
+from ..port import InvoiceState
+from ..records import InvoiceSpec, SpecLine
+
+ITEM_TAX_TEMPLATE = "Item Tax Template"
+TAX_LABELS = {"cgst": "CGST", "sgst": "SGST", "igst": "IGST"}
+
+
+def rupees(value) -> Decimal:
+	"""A Frappe currency value as Decimal rupees to the paisa."""
+	return Decimal(str(flt(value, 2))).quantize(Decimal("0.01"))
+
+
+def _num(value) -> str:
+	return f"{flt(value, 6):.6f}"
+
+
+def _date(value) -> str | None:
+	return str(getdate(value)) if value else None
+
+
+def invoice_view(doc) -> dict:
+	"""The mapped fields of a Purchase Invoice, canonical, for the three-way merge and hashes."""
+	return {
+		"company": doc.company,
+		"supplier": doc.supplier,
+		"bill_no": cstr(doc.bill_no),
+		"bill_date": _date(doc.bill_date),
+		"posting_date": _date(doc.posting_date),
+		"due_date": _date(doc.due_date),
+		"remarks": cstr(doc.remarks),
+		"items": [
+			[
+				row.get(F_ITEM_ID) or None,
+				row.item_code,
+				_num(row.qty),
+				_num(row.rate),
+				row.item_tax_template or None,
+				row.expense_account or None,
+				row.cost_center or None,
+				row.get("project") or None,
+			]
+			for row in doc.items
+		],
+		"taxes": [[t.account_head, t.charge_type, _num(t.rate)] for t in doc.taxes],
+	}
+
+
+class Invoices:
+	"""Purchase Invoices of `FrappePort` (a mixin: `FrappePort` gives `gst_accounts`, the
+	set of GST accounts of the settings, and `_templates`, the run's Item Tax Templates)."""
+
+	# ------------------------------------------------------------ reading
+
+	def _state(self, doc) -> InvoiceState:
+		accounts = self.gst_accounts
+		gst_total = sum(
+			(
+				rupees(t.base_tax_amount_after_discount_amount)
+				for t in doc.taxes
+				if t.account_head in accounts
+			),
+			Decimal(0),
+		)
+		has_payments = False
+		if doc.docstatus == 1:
+			has_payments = bool(
+				frappe.db.exists(
+					"Payment Ledger Entry",
+					{"against_voucher_no": doc.name, "voucher_no": ["!=", doc.name], "delinked": 0},
+				)
+			)
+		return InvoiceState(
+			name=doc.name,
+			docstatus=doc.docstatus,
+			net_total=rupees(doc.base_net_total),
+			gst_total=gst_total,
+			grand_total=rupees(doc.base_grand_total),
+			outstanding_amount=rupees(doc.outstanding_amount),
+			has_payments=has_payments,
+			view=invoice_view(doc),
+			is_return=bool(doc.is_return),
+			amended_from=doc.amended_from,
+		)
+
+	def get_invoice(self, name):
+		"""InvoiceState of a Purchase Invoice, or None when `name` is empty or no invoice."""
+		if not name or not frappe.db.exists(PURCHASE_INVOICE, name):
+			return None
+		return self._state(frappe.get_doc(PURCHASE_INVOICE, name))
+
+	def find_invoice_by_bill_no(self, company, supplier, bill_no):
+		"""The draft or submitted Purchase Invoice of that company, supplier and bill no, or None."""
+		name = frappe.db.get_value(
+			PURCHASE_INVOICE,
+			{"company": company, "supplier": supplier, "bill_no": bill_no, "docstatus": ["<", 2]},
+			"name",
+		)
+		return self.get_invoice(name) if name else None
+
+	def resolve_amended(self, name):
+		"""The newest amendment of `name` (following `amended_from` forward), or None when
+		`name` is no Purchase Invoice."""
+		if not name or not frappe.db.exists(PURCHASE_INVOICE, name):
+			return None
+		seen = {name}
+		while True:
+			nxt = frappe.db.get_value(
+				PURCHASE_INVOICE, {"amended_from": name}, "name", order_by="creation desc"
+			)
+			if not nxt or nxt in seen:
+				return name
+			seen.add(nxt)
+			name = nxt
+
+	# ------------------------------------------------------------ rows from a spec
+
+	def _template(self, company: str, split: str, rate: Decimal, accounts: dict) -> str:
+		"""The Item Tax Template for one slab (created when missing; contract, "Pull": GST)."""
+		key = (company, split, rate)
+		if key in self._templates:
+			return self._templates[key]
+		title = rules.item_tax_template_title(split, rate)
+		name = frappe.db.get_value(ITEM_TAX_TEMPLATE, {"title": title, "company": company}, "name")
+		if not name:
+			taxes = [
+				{"tax_type": account, "tax_rate": flt(share, 4)}
+				for account, share in rules.item_tax_template_rates(split, rate, accounts)
+			]
+			doc = frappe.get_doc(
+				{"doctype": ITEM_TAX_TEMPLATE, "title": title, "company": company, "taxes": taxes}
+			)
+			doc.insert(ignore_permissions=True)
+			name = doc.name
+		self._templates[key] = name
+		return name
+
+	def _item_row(self, spec: InvoiceSpec, item: SpecLine) -> dict:
+		row = {
+			"item_code": item.item_code,
+			"description": item.description,
+			"qty": item.qty,
+			"rate": flt(item.rate, 6),
+			F_ITEM_ID: item.procureuat_item_id,
+		}
+		if item.expense_account:
+			row["expense_account"] = item.expense_account
+		if item.cost_center:
+			row["cost_center"] = item.cost_center
+		if spec.gst_split != gst.NO_GST and item.gst_rate is not None:
+			row["item_tax_template"] = self._template(
+				spec.company, spec.gst_split, item.gst_rate, spec.tax_accounts
+			)
+		return row
+
+	@staticmethod
+	def _tax_rows(spec: InvoiceSpec) -> list[dict]:
+		"""The GST rows of a spec: one per account, "On Net Total" at rate 0 (the Item Tax
+		Templates carry the rates)."""
+		return [
+			{
+				"charge_type": rules.ON_NET_TOTAL,
+				"account_head": account,
+				"rate": 0,
+				"description": TAX_LABELS[kind],
+				"category": "Total",
+				"add_deduct_tax": "Add",
+			}
+			for kind, account in spec.tax_accounts.items()
+		]
+
+	def _check_templates(self, doc, spec: InvoiceSpec):
+		expected = [self._item_row(spec, i).get("item_tax_template") for i in spec.items]
+		for row, want in zip(doc.items, expected, strict=False):
+			if (row.item_tax_template or None) != want:
+				raise InvoiceError(
+					f"Item {row.item_code} (row {row.idx}) got Item Tax Template {row.item_tax_template!r} instead of "
+					f"{want!r}: the Item or its Item Group carries templates of its own",
+					field="item_tax_template",
+				)
+
+	# ------------------------------------------------------------ writing
+
+	def insert_invoice(self, spec: InvoiceSpec, submit: bool) -> InvoiceState:
+		"""Insert a Purchase Invoice from a spec (`mapping.build_spec`), submit it when asked.
+
+		In the company's currency at rate 1 (contract: portal invoices are INR), posting
+		time set, no stock update, no rounding; `due_date` only when the spec gives one.
+		Raises InvoiceError when ERPNext put another Item Tax Template on a line.
+		"""
+		self.gst_accounts.update(spec.tax_accounts.values())
+		doc = frappe.new_doc(PURCHASE_INVOICE)
+		doc.update(
+			{
+				"company": spec.company,
+				# portal invoices are in INR, the company's currency (contract: currency_id 1)
+				"currency": frappe.get_cached_value("Company", spec.company, "default_currency"),
+				"conversion_rate": 1,
+				"supplier": spec.supplier,
+				**{k: v for k, v in spec.header.items() if k != "due_date"},
+				"remarks": spec.header.get("remarks") or None,
+				"set_posting_time": 1,
+				"update_stock": 0,
+				"disable_rounded_total": 1,
+				**spec.tracking,
+				F_SYNC_STATUS: SYNCED,
+			}
+		)
+		if spec.header.get("due_date") is not None:
+			doc.due_date = spec.header["due_date"]
+		for item in spec.items:
+			doc.append("items", self._item_row(spec, item))
+		for tax in self._tax_rows(spec):
+			doc.append("taxes", tax)
+		doc.flags.o2o_from_pull = True
+		doc.insert(ignore_permissions=True)
+		self._check_templates(doc, spec)
+		if submit:
+			doc.submit()
+		return self._state(doc)
+
+	def submit_invoice(self, name):
+		"""Submit a draft Purchase Invoice (ERPNext's validations apply)."""
+		doc = frappe.get_doc(PURCHASE_INVOICE, name)
+		doc.flags.o2o_from_pull = True
+		doc.submit()
+
+	def update_invoice(self, name, spec: InvoiceSpec, groups):
+		"""Apply a portal edit's field `groups` to a draft (see `rules`): header fields, the
+		items (a matched row keeps its `rules.KEPT_ITEM_FIELDS` and unmapped fields) and the
+		GST rows (other tax rows kept after them).
+
+		Raises InvoiceError when the invoice is not a draft or ERPNext put another Item Tax
+		Template on a line.
+		"""
+		self.gst_accounts.update(spec.tax_accounts.values())
+		doc = frappe.get_doc(PURCHASE_INVOICE, name)
+		if doc.docstatus != 0:
+			raise InvoiceError(f"{name} is submitted; only a draft can take portal edits", field="docstatus")
+		for field, value in rules.header_updates(spec, groups).items():
+			doc.set(field, value)
+		if rules.updates_items(groups):
+			existing = {}
+			for row in doc.items:
+				existing.setdefault(rules.item_row_key(row.get(F_ITEM_ID), row.item_code), row)
+			doc.set("items", [])
+			for item in spec.items:
+				values = self._item_row(spec, item)
+				row = existing.pop(rules.item_row_key(item.procureuat_item_id, item.item_code), None)
+				if row is not None:
+					# keep what the portal does not map: an accountant's cost centre, project, account
+					row.update(rules.item_update_values(values))
+					doc.append("items", row)
+				else:
+					doc.append("items", values)
+		if rules.rewrites_gst_rows(groups):
+			others = [t for t in doc.taxes if t.account_head not in self.gst_accounts]
+			doc.set("taxes", [])
+			for tax in self._tax_rows(spec):
+				doc.append("taxes", tax)
+			for tax in others:
+				doc.append("taxes", tax)
+		doc.flags.o2o_from_pull = True
+		doc.save(ignore_permissions=True)
+		if rules.updates_items(groups):
+			self._check_templates(doc, spec)
+		return self._state(doc)
+
+	def set_status_fields(self, name, fields):
+		"""Write allow-on-submit fields (`procureuat_*`, `o2o_sync_status`) without touching `modified`."""
+		frappe.db.set_value(PURCHASE_INVOICE, name, fields, update_modified=False)
+
+	def cancel_invoice(self, name):
+		"""Cancel a submitted Purchase Invoice."""
+		doc = frappe.get_doc(PURCHASE_INVOICE, name)
+		doc.flags.o2o_from_pull = True
+		doc.flags.ignore_permissions = True
+		doc.cancel()
+
+	def delete_invoice(self, name):
+		"""Delete a draft Purchase Invoice."""
+		frappe.delete_doc(PURCHASE_INVOICE, name, ignore_permissions=True, force=False)

@@ -1,0 +1,164 @@
+"""The rules the ERPNext port follows, kept here so they run and are tested without Frappe.
+
+The port (`frappe_port`, or the in-memory one of the tests) only reads and writes
+ERPNext; what it writes and how it reads a figure is decided here:
+
+- how a new Supplier is named when the vendor's name is taken;
+- what a portal edit may change on a draft Purchase Invoice and what it keeps;
+- the Item Tax Template a GST slab gets;
+- the GST of each line the push sends, and what the supplier is owed.
+
+Amounts are Decimal rupees, rates Decimal percent.
+"""
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from . import gst
+from .records import InvoiceSpec, Vendor
+
+# ---------------------------------------------------------------- Suppliers
+
+
+def supplier_name_for(vendor: Vendor, name_taken: bool) -> str:
+	"""The `supplier_name` of a new Supplier made for a portal vendor.
+
+	Args: the `vendors` row; whether a Supplier already has the vendor's name (as its
+	name or its `supplier_name`). Returns the vendor's name, else when taken
+	"name - code", else (no code) "name - id": contract, "Pull": suppliers.
+	"""
+	if not name_taken:
+		return vendor.name
+	return f"{vendor.name} - {vendor.code}" if vendor.code else f"{vendor.name} - {vendor.id}"
+
+
+# ---------------------------------------------------------------- updating a draft from the portal
+
+#: The field group of the Purchase Invoice's company (`mapping.PORTAL_COLUMN_GROUPS`).
+COMPANY_GROUP = "company"
+#: The field group of the Purchase Invoice Items.
+ITEMS_GROUP = "items"
+#: The field group of the GST rows (Purchase Taxes and Charges).
+TAXES_GROUP = "taxes"
+
+#: Purchase Invoice Item fields an update keeps on a row it matched: an accountant may
+#: have re-coded the line (the portal does not map them).
+KEPT_ITEM_FIELDS = ("cost_center", "expense_account")
+
+#: The key of a line without a portal item id (the freight line): one per Item code.
+FREIGHT_KEY = "freight"
+
+
+def header_updates(spec: InvoiceSpec, groups: Iterable[str]) -> dict:
+	"""The Purchase Invoice header fields a portal edit sets on a draft.
+
+	Args: the spec (`mapping.build_spec`), the field groups to take from the portal
+	(`mapping.three_way_merge`). Returns {fieldname: value}: `company` when its group is
+	named, then every header field whose fieldname is a named group. A None value
+	(e.g. a `due_date` left to the supplier's payment terms) is never written.
+	"""
+	groups = set(groups)
+	values = {}
+	if COMPANY_GROUP in groups and spec.company is not None:
+		values["company"] = spec.company
+	for fieldname, value in spec.header.items():
+		if fieldname in groups and value is not None:
+			values[fieldname] = value
+	return values
+
+
+def updates_items(groups: Iterable[str]) -> bool:
+	"""True when the update rewrites the Purchase Invoice Items."""
+	return ITEMS_GROUP in set(groups)
+
+
+def rewrites_gst_rows(groups: Iterable[str]) -> bool:
+	"""True when the update rewrites the GST rows: new lines change their base, so an
+	items change rewrites them too. Tax rows on other accounts (TDS...) are kept."""
+	groups = set(groups)
+	return TAXES_GROUP in groups or ITEMS_GROUP in groups
+
+
+def item_row_key(procureuat_item_id: int | None, item_code: str):
+	"""Which existing Purchase Invoice Item a spec line updates: the portal item id
+	(`procureuat_item_id`), or ("freight", item_code) for a line without one."""
+	return procureuat_item_id or (FREIGHT_KEY, item_code)
+
+
+def item_update_values(values: dict) -> dict:
+	"""The values a portal edit writes on an existing (matched) Purchase Invoice Item:
+	the new row's values without `KEPT_ITEM_FIELDS`."""
+	return {k: v for k, v in values.items() if k not in KEPT_ITEM_FIELDS}
+
+
+# ---------------------------------------------------------------- Item Tax Templates
+
+
+def item_tax_template_title(split: str, rate: Decimal) -> str:
+	"""Title of the Item Tax Template of a GST slab: 'O2O GST 18% Intra-State'."""
+	kind = "Intra-State" if split == gst.INTRA_STATE else "Inter-State"
+	return f"O2O GST {gst.format_rate(rate)}% {kind}"
+
+
+def item_tax_template_rates(split: str, rate: Decimal, accounts: dict) -> list[tuple[str, Decimal]]:
+	"""(account, rate percent) rows of a slab's Item Tax Template (contract, "Pull": GST).
+
+	Within a state CGST and SGST take half the slab each; across states IGST takes it all.
+	`accounts` maps 'cgst'/'sgst'/'igst' to accounts (`InvoiceSpec.tax_accounts`).
+	"""
+	if split == gst.INTRA_STATE:
+		return [(accounts["cgst"], rate / 2), (accounts["sgst"], rate / 2)]
+	return [(accounts["igst"], rate)]
+
+
+# ---------------------------------------------------------------- what the push reads
+
+#: Purchase Taxes and Charges `charge_type` of the GST rows the portal can hold.
+ON_NET_TOTAL = "On Net Total"
+
+# `PushTax.kind`
+TAX_GST = "gst"
+TAX_TDS = "tds"
+TAX_OTHER = "other"
+
+
+def tax_kind(is_gst_account: bool, is_withholding: bool) -> str:
+	"""`PushTax.kind` of a tax row: GST when its account is a GST account of the settings,
+	else TDS when ERPNext marks it a tax-withholding row, else other."""
+	if is_gst_account:
+		return TAX_GST
+	return TAX_TDS if is_withholding else TAX_OTHER
+
+
+def line_gst_rate(gst_rows: Iterable[tuple[str, str, Decimal]], item_rates: dict[str, Decimal]) -> Decimal:
+	"""A line's GST rate (percent) as ERPNext charges it.
+
+	Args: the invoice's GST rows as (account_head, charge_type, rate); the line's own
+	rates by account (its `item_tax_rate`, from the Item Tax Template). Sums, over the
+	GST rows "On Net Total", the line's rate for the account when it has one, else the
+	row's rate (ERPNext: the item's tax rate overrides the row's).
+	"""
+	return sum(
+		(
+			item_rates.get(account, rate)
+			for account, charge_type, rate in gst_rows
+			if charge_type == ON_NET_TOTAL
+		),
+		Decimal(0),
+	)
+
+
+def gst_amount(net_amount: Decimal, rate: Decimal) -> Decimal:
+	"""GST in rupees on a line's net amount at `rate` percent, unrounded (the push rounds
+	to the paisa when it writes `gst_amt`)."""
+	return net_amount * rate / 100
+
+
+def payable(grand_total, rounded_total, rounding_disabled):
+	"""What the supplier is owed: `rounded_total`, unless rounding is disabled on the
+	invoice or `rounded_total` is empty (None or 0), then `grand_total` (ERPNext's basis
+	of the outstanding amount). Returns the chosen value as given; the caller rounds it.
+	"""
+	if rounding_disabled or not rounded_total:
+		return grand_total
+	return rounded_total
