@@ -8,20 +8,13 @@ import pymysql
 import pytest
 from inmemory_port import InMemoryPort
 
+from o2o_sync.constants import FAILED, SYNCED
+from o2o_sync.setup import portal_rows as pr
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.port import FAILED, SYNCED
 from o2o_sync.sync.procureuat_client import ProcureUATClient
 from o2o_sync.sync.pull import PullEngine
-from o2o_sync.sync.push import (
-	PushEngine,
-	PushInvoice,
-	PushLine,
-	PushSettings,
-	PushTax,
-	build_portal_rows,
-	financial_year,
-)
-from o2o_sync.tests import portal_fixtures as pf
+from o2o_sync.sync.push import PushEngine, PushSettings, build_portal_rows, financial_year
+from o2o_sync.sync.records import PushInvoice, PushLine, PushTax
 
 SETTINGS = PushSettings(invoice_prefix="O2OT", portal_user_id=9)
 
@@ -124,9 +117,9 @@ def test_submitted_invoice_becomes_one_header_and_its_lines_with_contract_values
 			li["product_id"],
 			li["quantity"],
 			li["unit_rate"],
-			pf._paisa(li["cost"]),
-			pf._paisa(li["gst"]),
-			pf._paisa(li["total"]),
+			pr.round_paisa(li["cost"]),
+			pr.round_paisa(li["gst"]),
+			pr.round_paisa(li["total"]),
 		)
 		for li in lines
 	] == [
@@ -144,7 +137,7 @@ def test_submitted_invoice_becomes_one_header_and_its_lines_with_contract_values
 
 def test_counter_row_is_created_after_the_highest_number_already_used(world):
 	conn = world["conn"]
-	pf.insert_invoice(
+	pr.insert_invoice(
 		conn,
 		1,
 		[{"vendor_id": 1, "quantity": 1, "cost": "1", "gst_amt": "0"}],

@@ -8,76 +8,39 @@ of its amendment chain) is found and updated, never inserted twice.
 
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from . import mapping as m
-from .errors import InvoiceError, O2OSyncError, ProcureUATConnectionError
-from .money import PAISA, ZERO
-from .port import (
-	CONFLICT,
+from o2o_sync.constants import (
+	F_PRODUCT_ID,
+	F_VENDOR_ID,
 	FAILED,
 	ORIGIN_ERPNEXT,
 	ORIGIN_PORTAL,
 	PENDING,
+	PURCHASE_INVOICE,
 	PUSH,
+	SKIPPED,
 	SUCCESS,
 	SYNCED,
-	LogEntry,
-	MappingRecord,
 )
 
+from . import columns, merge
+from . import mapping as m
+from .errors import InvoiceError, O2OSyncError, ProcureUATConnectionError
+from .money import PAISA
+from .port import LogEntry, MappingRecord
+from .records import PushInvoice
+from .rules import ON_NET_TOTAL, TAX_GST, TAX_OTHER
+
 GST_PERCENTAGE_WIDTH = 2  # `gst_percentage` is VARCHAR(2)
+CURRENCY = "INR"  # the portal's only currency (contract: `currency_id` 1)
 
-
-@dataclass
-class PushLine:
-	"""One Purchase Invoice Item as the push needs it (rupees, whole quantities checked later)."""
-
-	idx: int
-	item_code: str
-	qty: Decimal
-	rate: Decimal
-	net_amount: Decimal
-	gst_amount: Decimal
-	gst_rate: Decimal
-	product_id: int | None
-	uom: str | None = None
-
-
-@dataclass
-class PushTax:
-	"""One Purchase Taxes and Charges row: `kind` is 'gst', 'tds' or 'other'."""
-
-	idx: int
-	account_head: str
-	charge_type: str
-	kind: str
-
-
-@dataclass
-class PushInvoice:
-	"""A submitted Purchase Invoice, read by the port for the push."""
-
-	name: str
-	chain: list[str]  # this name and every `amended_from` before it, newest first
-	company: str
-	entity_id: str | None
-	supplier: str
-	supplier_name: str
-	vendor_id: int | None
-	supplier_address: str
-	remarks: str
-	bill_no: str
-	posting_date: date
-	currency: str
-	is_return: bool
-	lines: list[PushLine] = field(default_factory=list)
-	taxes: list[PushTax] = field(default_factory=list)
-	grand_total: Decimal = ZERO
-	outstanding_amount: Decimal = ZERO
-	docstatus: int = 1
+# Sync Log operations of the push
+OP_PUSH = "Push"
+OP_CANCEL = "Cancel"
+OP_PAYMENT_STATUS = "Payment Status"
 
 
 @dataclass(frozen=True)
@@ -105,7 +68,7 @@ def finance_status(outstanding: Decimal, grand_total: Decimal) -> int:
 
 
 def _fail(inv: PushInvoice, message: str, field: str, line: int | None = None):
-	where = f"Purchase Invoice {inv.name}" + (f", row {line}" if line else "")
+	where = f"{PURCHASE_INVOICE} {inv.name}" + (f", row {line}" if line else "")
 	raise InvoiceError(f"{where}: {message}", invoice=inv.name, field=field, line=line)
 
 
@@ -118,8 +81,8 @@ def check_pushable(inv: PushInvoice) -> None:
 	"""
 	if inv.is_return:
 		_fail(inv, "is a return (debit note); ProcureUAT holds no returns", "is_return")
-	if inv.currency != "INR":
-		_fail(inv, f"is in {inv.currency}; ProcureUAT holds INR only", "currency")
+	if inv.currency != CURRENCY:
+		_fail(inv, f"is in {inv.currency}; ProcureUAT holds {CURRENCY} only", "currency")
 	if not inv.entity_id:
 		_fail(inv, f"company {inv.company} is not mapped to a portal entity in O2O Sync Settings", "company")
 	for line in inv.lines:
@@ -131,10 +94,10 @@ def check_pushable(inv: PushInvoice) -> None:
 				line.idx,
 			)
 	for tax in inv.taxes:
-		if tax.kind == "other" or (tax.kind == "gst" and tax.charge_type != "On Net Total"):
+		if tax.kind == TAX_OTHER or (tax.kind == TAX_GST and tax.charge_type != ON_NET_TOTAL):
 			_fail(
 				inv,
-				f'tax row {tax.account_head} ({tax.charge_type}) is not a GST row "On Net Total" (or TDS); ProcureUAT cannot hold it',
+				f'tax row {tax.account_head} ({tax.charge_type}) is not a GST row "{ON_NET_TOTAL}" (or TDS); ProcureUAT cannot hold it',
 				"taxes",
 				tax.idx,
 			)
@@ -147,7 +110,7 @@ def check_pushable(inv: PushInvoice) -> None:
 		_fail(
 			inv,
 			"map " + " and ".join(missing) + " before it can be pushed",
-			"procureuat_vendor_id" if not inv.vendor_id else "procureuat_product_id",
+			F_VENDOR_ID if not inv.vendor_id else F_PRODUCT_ID,
 		)
 
 
@@ -231,7 +194,7 @@ def _rate_text(rate: Decimal) -> str:
 
 class PushEngine:
 	"""Pushes ERPNext's invoices to the portal. `port` is the ERPNext side of the push
-	(`erpnext_port.FrappePushPort` or an in-memory one), `client` a ProcureUATClient."""
+	(`frappe_port.FrappePushPort` or an in-memory one), `client` a ProcureUATClient."""
 
 	def __init__(self, port, client, settings: PushSettings, clock=datetime.now):
 		self.port = port
@@ -247,7 +210,7 @@ class PushEngine:
 					operation=operation,
 					status=status,
 					message=message,
-					reference_doctype="Purchase Invoice",
+					reference_doctype=PURCHASE_INVOICE,
 					reference_name=name,
 					procureuat_id=portal_id,
 					traceback=tb,
@@ -261,9 +224,9 @@ class PushEngine:
 		for inv in self.client.fetch_invoices([requisition_id]):
 			for s in m.split_by_vendor(inv):
 				if m.slice_vendor_id(s) == rec.procureuat_vendor_id:
-					view = m.portal_view(s)
-					rec.portal_hash = m.view_hash(view)
-					rec.snapshot = {"portal": view, "erpnext": (rec.snapshot or {}).get("erpnext")}
+					view = columns.portal_view(s)
+					rec.portal_hash = columns.view_hash(view)
+					rec.snapshot = merge.make_snapshot(view, (rec.snapshot or {}).get("erpnext"))
 					rec.portal_updated_at = s.change_ts
 					rec.procureuat_invoice_number = s.invoice_number
 
@@ -277,16 +240,16 @@ class PushEngine:
 		started = time.monotonic()
 		inv = self.port.push_invoice(name)
 		if inv is None:
-			return {"status": "Skipped", "message": f"{name} does not exist"}
+			return {"status": SKIPPED, "message": f"{name} does not exist"}
 		if inv.docstatus != 1:
 			return {
-				"status": "Skipped",
+				"status": SKIPPED,
 				"message": f"{name} is not submitted; only submitted invoices are pushed",
 			}
 		rec = self.port.mapping_for_invoice(inv.chain)
 		if rec and rec.origin == ORIGIN_PORTAL:
 			return {
-				"status": "Skipped",
+				"status": SKIPPED,
 				"message": f"{name} came from ProcureUAT; only its payment state is sent back",
 			}
 		try:
@@ -303,9 +266,9 @@ class PushEngine:
 			# stays Pending: the periodic retry pushes it again once the portal answers
 			self.port.set_invoice_status(name, PENDING)
 			self._log(
-				"Push",
+				OP_PUSH,
 				FAILED,
-				f"Purchase Invoice {name}: {e}; it stays Pending and is retried",
+				f"{PURCHASE_INVOICE} {name}: {e}; it stays Pending and is retried",
 				name,
 				tb=traceback.format_exc(),
 				started=started,
@@ -313,10 +276,12 @@ class PushEngine:
 			raise
 		except Exception as e:
 			message = (
-				str(e) if isinstance(e, O2OSyncError) else f"Purchase Invoice {name}: {type(e).__name__}: {e}"
+				str(e)
+				if isinstance(e, O2OSyncError)
+				else f"{PURCHASE_INVOICE} {name}: {type(e).__name__}: {e}"
 			)
 			self.port.save_push_failure(name, rec, message)
-			self._log("Push", FAILED, message, name, tb=traceback.format_exc(), started=started)
+			self._log(OP_PUSH, FAILED, message, name, tb=traceback.format_exc(), started=started)
 			return {"status": FAILED, "message": message}
 
 		rec = rec or MappingRecord(procureuat_id=result["requisition_id"], procureuat_vendor_id=inv.vendor_id)
@@ -334,7 +299,7 @@ class PushEngine:
 		self.port.save_push_success(name, rec, result["invoice_number"])
 		verb = "Inserted" if result["created"] else "Updated"
 		message = f"{verb} portal requisition {result['requisition_id']} ({result['invoice_number']}) from {name} with {len(lines)} line(s)"
-		self._log("Push", SUCCESS, message, name, result["requisition_id"], started=started)
+		self._log(OP_PUSH, SUCCESS, message, name, result["requisition_id"], started=started)
 		return {
 			"status": SYNCED,
 			"message": message,
@@ -351,7 +316,7 @@ class PushEngine:
 		rec = self.port.mapping_for_invoice([name])
 		if not rec or rec.origin != ORIGIN_ERPNEXT:
 			return {
-				"status": "Skipped",
+				"status": SKIPPED,
 				"message": f"{name} was not pushed by o2o_sync; the portal is not touched",
 			}
 		self.client.cancel_invoice(rec.procureuat_id, self.clock())
@@ -359,7 +324,7 @@ class PushEngine:
 		rec.last_synced_at = self.clock()
 		self.port.save_mapping(rec)
 		message = f"Cancelled portal requisition {rec.procureuat_id} ({rec.procureuat_invoice_number}) after {name} was cancelled"
-		self._log("Cancel", SUCCESS, message, name, rec.procureuat_id, started=started)
+		self._log(OP_CANCEL, SUCCESS, message, name, rec.procureuat_id, started=started)
 		return {"status": SYNCED, "message": message}
 
 	def sync_payment_states(self, names: list[str] | None = None) -> dict:
@@ -383,7 +348,7 @@ class PushEngine:
 			for rec in moved:
 				self.port.save_mapping(rec)
 				self._log(
-					"Payment Status",
+					OP_PAYMENT_STATUS,
 					SUCCESS,
 					f"finance_status {rec.finance_status} sent for {rec.purchase_invoice} (requisition {rec.procureuat_id})",
 					rec.purchase_invoice,
