@@ -24,14 +24,14 @@ import pytest
 if importlib.util.find_spec("o2o_sync") is None:  # running from a checkout without `pip install -e`
 	sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from o2o_sync.sync.config import ConnectionConfig
-from o2o_sync.tests.portal_fixtures import (
-	SshServer,
+from o2o_sync.setup.portal_bastion import SshServer
+from o2o_sync.setup.portal_schema import (
 	connect_portal,
 	create_portal_database,
 	db_server,
 	drop_portal_database,
 )
+from o2o_sync.sync.config import ConnectionConfig
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from o2o_sync.constants import F_INVOICE_NUMBER, F_ITEM_ID, F_PROCUREUAT_ID, F_SYNC_STATUS, FAILED, SYNCED
-from o2o_sync.sync import rules
+from o2o_sync.sync import columns, rules
 from o2o_sync.sync.errors import InvoiceError
 from o2o_sync.sync.mapping import ItemInfo
 from o2o_sync.sync.port import InvoiceState, LogEntry, MappingRecord
@@ -39,9 +39,10 @@ class Store:
 
 
 class InMemoryPort:
-	def __init__(self):
+	def __init__(self, registry=columns.REGISTRY):
 		self.s = Store()
 		self.commits = 0
+		self.registry = tuple(registry)  # the header fields its view holds (`columns.erpnext_header_fields`)
 
 	# -- transactions
 	@contextmanager
@@ -148,12 +149,9 @@ class InMemoryPort:
 			amended_from=doc.get("amended_from"),
 		)
 
-	@staticmethod
-	def _view(doc):
-		return {
-			k: str(doc.get(k)) if doc.get(k) is not None else None
-			for k in ("company", "supplier", "bill_no", "bill_date", "posting_date", "due_date", "remarks")
-		} | {
+	def _view(self, doc):
+		fields = ("company", "supplier", *columns.erpnext_header_fields(self.registry))
+		return {k: str(doc.get(k)) if doc.get(k) is not None else None for k in fields} | {
 			"items": [
 				[
 					i[F_ITEM_ID],

@@ -1,4 +1,4 @@
-"""The test copy of the portal schema and the seeding helpers."""
+"""Our copy of the portal schema, the row builders and the test-only portal edits."""
 
 import time
 from collections import Counter, defaultdict
@@ -8,18 +8,12 @@ from decimal import Decimal
 import pymysql
 import pytest
 
+from o2o_sync.setup.portal_realistic import seed_realistic
+from o2o_sync.setup.portal_rows import financial_year, insert_entity, insert_invoice, insert_vendor
+from o2o_sync.setup.portal_schema import schema_statements
 from o2o_sync.sync.money import amount_tolerance, paisa, parse_text_number
 from o2o_sync.sync.procureuat_client import CONTRACT_TABLES
-from o2o_sync.tests.portal_fixtures import (
-	financial_year,
-	insert_entity,
-	insert_invoice,
-	insert_vendor,
-	schema_statements,
-	seed_realistic,
-	touch_invoice,
-	touch_line,
-)
+from o2o_sync.tests.portal_edits import touch_invoice, touch_line
 
 TABLES = set(CONTRACT_TABLES)
 

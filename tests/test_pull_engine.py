@@ -11,11 +11,13 @@ from decimal import Decimal as D
 import pytest
 from inmemory_port import InMemoryPort
 
+from o2o_sync.setup import portal_realistic, portal_rows
 from o2o_sync.sync import mapping as m
+from o2o_sync.sync.money import amount_tolerance
 from o2o_sync.sync.port import CONFLICT, FAILED, SKIPPED, SUCCESS, SYNCED
 from o2o_sync.sync.procureuat_client import ProcureUATClient
 from o2o_sync.sync.pull import PullEngine
-from o2o_sync.tests import portal_fixtures as pf
+from o2o_sync.tests import portal_edits
 
 COMPANY_GSTIN = "27AAACO2020A1Z5"  # Maharashtra
 
@@ -23,10 +25,10 @@ COMPANY_GSTIN = "27AAACO2020A1Z5"  # Maharashtra
 @pytest.fixture
 def world(portal_db, portal_config):
 	conn = portal_db["conn"]
-	entity = pf.insert_entity(conn, "O2O Buyer", COMPANY_GSTIN)
+	entity = portal_rows.insert_entity(conn, "O2O Buyer", COMPANY_GSTIN)
 	vendors = [
-		pf.insert_vendor(conn, "Sharma Traders", "V001", "27AAAPS1234A1Z5"),  # same state
-		pf.insert_vendor(conn, "Kaveri Supplies", "V002", "29AAAPK1234A1Z5"),  # Karnataka
+		portal_rows.insert_vendor(conn, "Sharma Traders", "V001", "27AAAPS1234A1Z5"),  # same state
+		portal_rows.insert_vendor(conn, "Kaveri Supplies", "V002", "29AAAPK1234A1Z5"),  # Karnataka
 	]
 	port = InMemoryPort()
 	port.add_item("SERVICES")
@@ -66,13 +68,15 @@ def portal_sums(conn):
 		)
 		for r in cur.fetchall():
 			key = (r["purchase_order_id"], r["vendor_id"])
-			sums[key][0] += pf._paisa(r["cost"])
-			sums[key][1] += pf._paisa(r["gst"])
+			sums[key][0] += portal_rows.round_paisa(r["cost"])
+			sums[key][1] += portal_rows.round_paisa(r["gst"])
 	return sums
 
 
 def test_first_pull_creates_every_invoice_to_the_paisa_and_second_changes_nothing(world):
-	ids = pf.seed_realistic(world["conn"], 60, entity_id=world["entity"], vendor_ids=world["vendors"], seed=7)
+	ids = portal_realistic.seed_realistic(
+		world["conn"], 60, entity_id=world["entity"], vendor_ids=world["vendors"], seed=7
+	)
 	counts = run(world)
 	sums = portal_sums(world["conn"])
 	assert counts["failed"] == 0, world["port"].logs_of(FAILED)
@@ -81,7 +85,7 @@ def test_first_pull_creates_every_invoice_to_the_paisa_and_second_changes_nothin
 	for key, (cost, gst_amt) in sums.items():
 		rec = port.s.mappings[key]
 		state = port.get_invoice(rec.purchase_invoice)
-		tolerance = m.amount_tolerance(cost, D("0.01") * 6) if hasattr(m, "amount_tolerance") else D("0.06")
+		tolerance = amount_tolerance(cost, D("0.01") * 6)
 		assert abs(state.net_total - cost) <= tolerance
 		assert abs(state.gst_total - gst_amt) <= tolerance
 		assert rec.status == SYNCED
@@ -95,7 +99,7 @@ def test_first_pull_creates_every_invoice_to_the_paisa_and_second_changes_nothin
 
 def test_portal_edit_of_one_line_updates_exactly_that_draft(world):
 	conn, port = world["conn"], world["port"]
-	rid = pf.insert_invoice(
+	rid = portal_rows.insert_invoice(
 		conn,
 		world["entity"],
 		[
@@ -117,7 +121,7 @@ def test_portal_edit_of_one_line_updates_exactly_that_draft(world):
 		updated_at=datetime(2026, 11, 1, 10, 0, 0),
 		invoice_generated_at=datetime(2026, 10, 30, 10, 0, 0),
 	)
-	other = pf.insert_invoice(
+	other = portal_rows.insert_invoice(
 		conn,
 		world["entity"],
 		[{"vendor_id": world["vendors"][1], "quantity": 1, "cost": "10.00", "gst_amt": "1.80"}],
@@ -128,7 +132,7 @@ def test_portal_edit_of_one_line_updates_exactly_that_draft(world):
 	with conn.cursor() as cur:
 		cur.execute("SELECT id FROM purchase_order_items WHERE purchase_order_id = %s ORDER BY id", (rid,))
 		line_id = cur.fetchall()[1]["id"]
-	pf.touch_line(conn, line_id, quantity=4, cost="200.00", gst_amt="24.00")
+	portal_edits.touch_line(conn, line_id, quantity=4, cost="200.00", gst_amt="24.00")
 	counts = run(world)
 	assert counts["updated"] == 1 and counts["created"] == 0
 	name = port.s.mappings[(rid, world["vendors"][0])].purchase_invoice
@@ -140,17 +144,17 @@ def test_portal_edit_of_one_line_updates_exactly_that_draft(world):
 
 def test_bad_invoice_fails_alone_is_retried_every_run_and_goes_through_once_fixed(world):
 	conn, port = world["conn"], world["port"]
-	good = pf.insert_invoice(
+	good = portal_rows.insert_invoice(
 		conn,
 		world["entity"],
 		[{"vendor_id": world["vendors"][0], "quantity": 1, "cost": "100.00", "gst_amt": "18.00"}],
 	)
-	bad = pf.insert_invoice(
+	bad = portal_rows.insert_invoice(
 		conn,
 		world["entity"],
 		[{"vendor_id": world["vendors"][0], "quantity": 3, "cost": "100.00", "gst_amt": "17.00"}],
 	)
-	stock = pf.insert_invoice(
+	stock = portal_rows.insert_invoice(
 		conn,
 		world["entity"],
 		[
@@ -179,7 +183,7 @@ def test_bad_invoice_fails_alone_is_retried_every_run_and_goes_through_once_fixe
 	# fixed on the portal
 	with conn.cursor() as cur:
 		cur.execute("SELECT id FROM purchase_order_items WHERE purchase_order_id = %s", (bad,))
-		pf.touch_line(conn, cur.fetchone()["id"], gst_amt="18.00")
+		portal_edits.touch_line(conn, cur.fetchone()["id"], gst_amt="18.00")
 	counts = run(world)
 	assert counts["created"] == 1 and counts["failed"] == 0
 	assert port.s.mappings[(bad, world["vendors"][0])].status == SYNCED
@@ -188,7 +192,7 @@ def test_bad_invoice_fails_alone_is_retried_every_run_and_goes_through_once_fixe
 def test_two_vendor_requisition_becomes_two_invoices_with_the_right_gst_rows(world):
 	conn, port = world["conn"], world["port"]
 	v_same, v_other = world["vendors"]
-	rid = pf.insert_invoice(
+	rid = portal_rows.insert_invoice(
 		conn,
 		world["entity"],
 		[
@@ -207,7 +211,7 @@ def test_two_vendor_requisition_becomes_two_invoices_with_the_right_gst_rows(wor
 def test_existing_invoice_is_linked_and_supplier_with_same_gstin_is_not_duplicated(world):
 	conn, port = world["conn"], world["port"]
 	port.add_supplier("Sharma Traders Pvt Ltd", tax_id=" 27aaaps1234a1z5 ")
-	rid = pf.insert_invoice(
+	rid = portal_rows.insert_invoice(
 		conn,
 		world["entity"],
 		[{"vendor_id": world["vendors"][0], "quantity": 1, "cost": "100.00", "gst_amt": "18.00"}],
@@ -242,7 +246,7 @@ def test_ambiguous_gstin_waits_for_a_person(world):
 	port = world["port"]
 	port.add_supplier("Sharma A", tax_id="27AAAPS1234A1Z5")
 	port.add_supplier("Sharma B", tax_id="27AAAPS1234A1Z5")
-	rid = pf.insert_invoice(
+	rid = portal_rows.insert_invoice(
 		world["conn"],
 		world["entity"],
 		[{"vendor_id": world["vendors"][0], "quantity": 1, "cost": "1.00", "gst_amt": "0.18"}],
@@ -255,10 +259,10 @@ def test_ambiguous_gstin_waits_for_a_person(world):
 def test_cancelled_and_deleted_on_portal(world):
 	conn, port = world["conn"], world["port"]
 	lines = [{"vendor_id": world["vendors"][0], "quantity": 1, "cost": "100.00", "gst_amt": "18.00"}]
-	a = pf.insert_invoice(conn, world["entity"], lines)
-	b = pf.insert_invoice(conn, world["entity"], lines)
-	c = pf.insert_invoice(conn, world["entity"], lines)
-	never = pf.insert_invoice(conn, world["entity"], lines, is_delete=1)
+	a = portal_rows.insert_invoice(conn, world["entity"], lines)
+	b = portal_rows.insert_invoice(conn, world["entity"], lines)
+	c = portal_rows.insert_invoice(conn, world["entity"], lines)
+	never = portal_rows.insert_invoice(conn, world["entity"], lines, is_delete=1)
 	run(world)
 	assert (never, world["vendors"][0]) not in port.s.mappings or not port.s.mappings[
 		(never, world["vendors"][0])
@@ -269,9 +273,9 @@ def test_cancelled_and_deleted_on_portal(world):
 	port.s.invoices[port.s.mappings[key(c)].purchase_invoice]["paid"] = True
 	draft_b = port.s.mappings[key(b)].purchase_invoice
 	later = datetime.now() + timedelta(seconds=5)
-	pf.touch_invoice(conn, a, is_invoice_cancel=1, invoice_cancel_date=later, updated_at=later)
-	pf.touch_invoice(conn, b, is_delete=1, updated_at=later)
-	pf.touch_invoice(conn, c, is_invoice_cancel=1, updated_at=later)
+	portal_edits.touch_invoice(conn, a, is_invoice_cancel=1, invoice_cancel_date=later, updated_at=later)
+	portal_edits.touch_invoice(conn, b, is_delete=1, updated_at=later)
+	portal_edits.touch_invoice(conn, c, is_invoice_cancel=1, updated_at=later)
 	counts = run(world)
 	assert counts["cancelled"] == 1 and counts["deleted"] == 1 and counts["conflict"] == 1
 	assert port.s.invoices[port.s.mappings[key(a)].purchase_invoice]["docstatus"] == 2
@@ -282,7 +286,7 @@ def test_cancelled_and_deleted_on_portal(world):
 
 def test_both_sides_changed_is_a_conflict_and_nothing_is_overwritten(world):
 	conn, port = world["conn"], world["port"]
-	rid = pf.insert_invoice(
+	rid = portal_rows.insert_invoice(
 		conn,
 		world["entity"],
 		[{"vendor_id": world["vendors"][0], "quantity": 1, "cost": "100.00", "gst_amt": "18.00"}],
@@ -291,7 +295,7 @@ def test_both_sides_changed_is_a_conflict_and_nothing_is_overwritten(world):
 	run(world)
 	name = port.s.mappings[(rid, world["vendors"][0])].purchase_invoice
 	port.s.invoices[name]["remarks"] = "accountant's note"
-	pf.touch_invoice(
+	portal_edits.touch_invoice(
 		conn, rid, remark="vendor's new remark", updated_at=datetime.now() + timedelta(seconds=5)
 	)
 	counts = run(world)
@@ -305,7 +309,9 @@ def test_both_sides_changed_is_a_conflict_and_nothing_is_overwritten(world):
 	port.s.mappings[rec.key] = rec
 	port.s.invoices[name]["remarks"] = "accountant's note"
 	world["settings"] = m.PullSettings(**{**world["settings"].__dict__, "conflict_strategy": "ERPNext wins"})
-	pf.touch_invoice(conn, rid, remark="vendor again", updated_at=datetime.now() + timedelta(seconds=10))
+	portal_edits.touch_invoice(
+		conn, rid, remark="vendor again", updated_at=datetime.now() + timedelta(seconds=10)
+	)
 	assert run(world)["conflict"] == 0
 	assert port.s.invoices[name]["remarks"] == "accountant's note"
 
@@ -314,12 +320,12 @@ def test_edit_in_the_same_second_as_the_cursor_is_not_missed(world):
 	conn, port = world["conn"], world["port"]
 	t = datetime(2026, 11, 20, 9, 0, 0)
 	lines = [{"vendor_id": world["vendors"][0], "quantity": 1, "cost": "100.00", "gst_amt": "18.00"}]
-	first = pf.insert_invoice(conn, world["entity"], lines, updated_at=t)
-	second = pf.insert_invoice(conn, world["entity"], lines, updated_at=t)
+	first = portal_rows.insert_invoice(conn, world["entity"], lines, updated_at=t)
+	second = portal_rows.insert_invoice(conn, world["entity"], lines, updated_at=t)
 	run(world)
 	assert port.get_cursor() == (t, second)
 	# the lower id is edited within the very second the cursor stands on
-	pf.touch_invoice(conn, first, remark="late edit", updated_at=t)
+	portal_edits.touch_invoice(conn, first, remark="late edit", updated_at=t)
 	counts = run(world)
 	assert counts["updated"] == 1
 	assert (
@@ -337,7 +343,7 @@ def test_row_pushed_from_erpnext_is_linked_not_pulled_back(world):
 		"items": [],
 		"tax_accounts": {},
 	}
-	rid = pf.insert_invoice(
+	rid = portal_rows.insert_invoice(
 		conn,
 		world["entity"],
 		[{"vendor_id": world["vendors"][0], "quantity": 1, "cost": "100.00", "gst_amt": "18.00"}],
@@ -350,9 +356,9 @@ def test_row_pushed_from_erpnext_is_linked_not_pulled_back(world):
 
 def test_unmapped_entity_gets_one_skipped_row_per_run(world):
 	conn = world["conn"]
-	other = pf.insert_entity(conn, "Not ours", "07AAACN1234A1Z5")
+	other = portal_rows.insert_entity(conn, "Not ours", "07AAACN1234A1Z5")
 	for _ in range(3):
-		pf.insert_invoice(
+		portal_rows.insert_invoice(
 			conn,
 			other,
 			[{"vendor_id": world["vendors"][0], "quantity": 1, "cost": "1.00", "gst_amt": "0.18"}],
@@ -366,13 +372,13 @@ def test_unmapped_entity_gets_one_skipped_row_per_run(world):
 def test_portal_queries_per_batch_do_not_grow_with_lines(world):
 	conn, client = world["conn"], world["client"]
 	world["settings"] = m.PullSettings(**{**world["settings"].__dict__, "pull_batch_size": 100})
-	pf.seed_realistic(
+	portal_realistic.seed_realistic(
 		conn, 25, entity_id=world["entity"], vendor_ids=world["vendors"][:1], min_lines=1, max_lines=1, seed=1
 	)
 	before = client.query_count
 	run(world)
 	one_line = client.query_count - before
-	pf.seed_realistic(
+	portal_realistic.seed_realistic(
 		conn,
 		25,
 		entity_id=world["entity"],
@@ -405,7 +411,7 @@ def test_one_persistent_client_per_process_reopened_when_it_died(portal_config):
 
 def test_a_failure_after_the_invoice_was_written_leaves_no_trace_in_the_mapping(world):
 	port = world["port"]
-	rid = pf.insert_invoice(
+	rid = portal_rows.insert_invoice(
 		world["conn"],
 		world["entity"],
 		[{"vendor_id": world["vendors"][0], "quantity": 1, "cost": "100.00", "gst_amt": "18.00"}],

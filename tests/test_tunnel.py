@@ -214,7 +214,7 @@ def test_passphrase_ignored_for_unencrypted_key(portal_config):
 
 
 def test_sshd_started_with_passphrase_key():
-	from o2o_sync.tests.portal_fixtures import SshServer
+	from o2o_sync.setup.portal_bastion import SshServer
 
 	passphrase = secrets.token_urlsafe(12)
 	with SshServer(passphrase=passphrase) as server:
@@ -251,7 +251,7 @@ def test_fingerprint_rejects_garbage():
 
 
 def test_tunnel_reports_inactive_when_bastion_goes_away(portal_config):
-	from o2o_sync.tests.portal_fixtures import SshServer
+	from o2o_sync.setup.portal_bastion import SshServer
 
 	with SshServer() as server:
 		cfg = dataclasses.replace(

@@ -12,11 +12,11 @@ import frappe
 import pymysql
 from frappe.tests.utils import FrappeTestCase
 
+from o2o_sync.benchmarks.erpnext_data import make_company
 from o2o_sync.setup import demo
+from o2o_sync.setup.portal_schema import connect_portal, drop_portal_database
 from o2o_sync.sync.procureuat_client import close_clients
 from o2o_sync.sync.sync_utils import test_database_connection
-from o2o_sync.tests import portal_fixtures as pf
-from o2o_sync.tests.erpnext_fixtures import make_company
 
 N_INVOICES = 25
 SETTINGS_FIELDS = (
@@ -86,7 +86,7 @@ class TestDemoPortal(FrappeTestCase):
 			super().tearDownClass()
 
 	def portal(self):
-		conn = pf.connect_portal(self.database, **self.server)
+		conn = connect_portal(self.database, **self.server)
 		self.addCleanup(conn.close)
 		return conn
 
@@ -170,7 +170,7 @@ class TestDemoPortal(FrappeTestCase):
 		self.addCleanup(conn.close)
 		with conn.cursor() as cur:
 			cur.execute(f"CREATE DATABASE `{other}`")
-			self.addCleanup(pf.drop_portal_database, other, **self.server)
+			self.addCleanup(drop_portal_database, other, **self.server)
 			cur.execute(f"CREATE TABLE `{other}`.`tabNote` (name VARCHAR(140))")
 		with self.assertRaises(frappe.ValidationError):
 			demo.create_demo_portal(

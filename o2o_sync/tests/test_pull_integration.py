@@ -12,10 +12,12 @@ from decimal import Decimal
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
+from o2o_sync.benchmarks.environment import setup_environment
+from o2o_sync.setup.portal_realistic import seed_realistic
+from o2o_sync.setup.portal_rows import insert_invoice
 from o2o_sync.sync import money
 from o2o_sync.sync.sync_utils import bulk_sync_from_external, test_database_connection
-from o2o_sync.tests import portal_fixtures as pf
-from o2o_sync.tests.erpnext_fixtures import setup_environment
+from o2o_sync.tests.portal_edits import touch_invoice, touch_line
 
 N_INVOICES = 220
 
@@ -76,7 +78,7 @@ class TestPullIntegration(PullTestCase):
 	def test_pull_of_200_invoices_field_by_field_then_idempotent_then_one_edit(self):
 		env = self.env
 		# the unregistered vendor (no GSTIN) only takes GST-free lines: give it none here
-		pf.seed_realistic(
+		seed_realistic(
 			env.conn, N_INVOICES, entity_id=env.entity_id, vendor_ids=env.vendors[:2], seed=20261121
 		)
 		counts = bulk_sync_from_external()
@@ -143,7 +145,7 @@ class TestPullIntegration(PullTestCase):
 		key = sorted(slices)[len(slices) // 2]
 		line = slices[key]["lines"][0]
 		later = datetime.now() + timedelta(seconds=2)
-		pf.touch_line(env.conn, line["id"], quantity=3, cost="300.00", gst_amt="54.00", updated_at=later)
+		touch_line(env.conn, line["id"], quantity=3, cost="300.00", gst_amt="54.00", updated_at=later)
 		third = bulk_sync_from_external()
 		self.assertEqual((third["created"], third["updated"], third["failed"]), (0, 1, 0))
 		changed = {
@@ -175,7 +177,7 @@ class TestPullEdgeCases(PullTestCase):
 	def invoice(self, vendor=0, cost="100.00", gst_amt="18.00", quantity=1, **header):
 		header.setdefault("updated_at", datetime.now() + timedelta(seconds=1))
 		header.setdefault("invoice_generated_at", datetime(2026, 10, 15, 11, 0))
-		return pf.insert_invoice(
+		return insert_invoice(
 			self.env.conn,
 			self.env.entity_id,
 			[{"vendor_id": self.env.vendors[vendor], "quantity": quantity, "cost": cost, "gst_amt": gst_amt}],
@@ -242,10 +244,10 @@ class TestPullEdgeCases(PullTestCase):
 		frappe.get_doc("Purchase Invoice", self.mapping(submitted).purchase_invoice).submit()
 		draft_name = self.mapping(draft).purchase_invoice
 		later = datetime.now() + timedelta(seconds=5)
-		pf.touch_invoice(
+		touch_invoice(
 			self.env.conn, submitted, is_invoice_cancel=1, invoice_cancel_date=later, updated_at=later
 		)
-		pf.touch_invoice(self.env.conn, draft, is_delete=1, updated_at=later)
+		touch_invoice(self.env.conn, draft, is_delete=1, updated_at=later)
 		counts = bulk_sync_from_external()
 		self.assertEqual((counts["cancelled"], counts["deleted"]), (1, 1))
 		self.assertEqual(

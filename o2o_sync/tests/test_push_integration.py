@@ -8,9 +8,11 @@ from decimal import Decimal
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
+from o2o_sync.benchmarks.environment import setup_environment
+from o2o_sync.benchmarks.erpnext_data import make_item
+from o2o_sync.setup.portal_rows import insert_invoice
 from o2o_sync.sync.sync_utils import bulk_sync_from_external, manual_sync_invoice_to_external
-from o2o_sync.tests import portal_fixtures as pf
-from o2o_sync.tests.erpnext_fixtures import make_item, setup_environment
+from o2o_sync.tests.portal_edits import touch_invoice
 
 POSTING = "2026-11-20"
 
@@ -288,10 +290,10 @@ class TestPushIntegration(FrappeTestCase):
 		pi = self.make_invoice()
 		header, _ = self.portal_row(pi.name)
 		later = datetime.now() + timedelta(seconds=3)
-		pf.touch_invoice(self.env.conn, header["id"], order_status=4, updated_at=later)
+		touch_invoice(self.env.conn, header["id"], order_status=4, updated_at=later)
 		bulk_sync_from_external()
 		self.assertEqual(frappe.db.get_value("Purchase Invoice", pi.name, "procureuat_order_status"), 4)
-		pf.touch_invoice(
+		touch_invoice(
 			self.env.conn,
 			header["id"],
 			remark="changed on the portal",
@@ -319,7 +321,7 @@ class TestPushIntegration(FrappeTestCase):
 		other = self.make_invoice(submit=False)
 		other.flags.o2o_from_pull = True  # submit without the app's push
 		other.submit()
-		pf.insert_invoice(
+		insert_invoice(
 			self.env.conn,
 			self.env.entity_id,
 			[
@@ -352,7 +354,7 @@ class TestPushIntegration(FrappeTestCase):
 	def test_pulled_invoice_paid_in_erpnext_sends_payment_state(self):
 		from erpnext.accounts.doctype.payment_entry.payment_entry import get_payment_entry
 
-		rid = pf.insert_invoice(
+		rid = insert_invoice(
 			self.env.conn,
 			self.env.entity_id,
 			[{"vendor_id": self.env.vendors[1], "quantity": 4, "cost": "400.00", "gst_amt": "72.00"}],

@@ -1,4 +1,4 @@
--- ProcureUAT portal schema, as o2o_sync tests against it.
+-- ProcureUAT portal schema, as o2o_sync's tests, demo portal and benchmark build it.
 --
 -- Written from /work/shared/procureuat/CONTRACT.md ("Tables"). We do not own the
 -- real schema: this copy reproduces its legacy habits on purpose so that tests meet
@@ -10,7 +10,7 @@
 -- Only PRIMARY KEYs and the one UNIQUE key the contract names are declared: the
 -- portal's indexes are not part of the contract.
 --
--- Format rule (portal_fixtures.schema_statements relies on it): comment lines start
+-- Format rule (o2o_sync.setup.portal_schema.schema_statements relies on it): comment lines start
 -- with "--", every statement ends with ";" at the end of a line, and no ";" ends a
 -- line anywhere else. Never add a DROP here: this file must be harmless if it is
 -- ever run against a real database.

@@ -1,0 +1,176 @@
+"""A whole sync environment on the current site, for the benchmark and the Frappe integration tests.
+
+A fresh company with GST accounts, a portal database of our own (`o2o_sync.setup.portal_schema`)
+with one buyer entity and three vendors, a real sshd bastion in front of it
+(`o2o_sync.setup.portal_bastion`), a Database Connection through that bastion and O2O Sync
+Settings mapping the entity to the company. Nothing here is a stand-in.
+"""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+
+import frappe
+
+from o2o_sync.benchmarks.erpnext_data import (
+	COMPANY_GSTIN,
+	ensure_fiscal_year,
+	make_company,
+	make_item,
+	random_gstin,
+)
+from o2o_sync.constants import (
+	DATABASE_CONNECTION,
+	F_VENDOR_ID,
+	HOLD_FOR_REVIEW,
+	SETTINGS,
+	SUPPLIER,
+	SYNC_LOG,
+	SYNC_MAPPING,
+)
+from o2o_sync.setup.portal_bastion import SshServer
+from o2o_sync.setup.portal_rows import insert_entity, insert_vendor
+from o2o_sync.setup.portal_schema import (
+	connect_portal,
+	create_portal_database,
+	db_server,
+	drop_portal_database,
+)
+from o2o_sync.sync.procureuat_client import close_clients
+
+
+@dataclass
+class SyncEnvironment:
+	"""What `setup_environment` made: names, the portal connection and the sshd.
+
+	`vendors`: portal vendor ids (same state as the company, another state, unregistered);
+	`gstins`: their GSTINs (None for the unregistered one); `conn`: a direct PyMySQL
+	connection to the portal database `portal_db`; `accounts`: 'cgst', 'sgst', 'igst',
+	'expense', 'cost_center', 'creditors', 'cash' of the company.
+	"""
+
+	company: str
+	abbr: str
+	entity_id: int
+	vendors: list[int]
+	gstins: list[str | None]
+	portal_db: str
+	conn: object
+	sshd: object
+	accounts: dict = field(default_factory=dict)
+
+	def stop(self):
+		"""Close clients, drop the portal database, stop sshd."""
+		close_clients()
+		try:
+			self.conn.close()
+		finally:
+			drop_portal_database(self.portal_db, **db_server())
+			self.sshd.stop()
+
+
+def setup_environment(submit_pulled_invoices: int = 0) -> SyncEnvironment:
+	"""Build a fresh company, portal database, sshd bastion, Database Connection and settings.
+
+	Also empties Sync Mapping and Sync Log (the portal's ids restart at 1 in a new
+	database), unlinks Suppliers from earlier runs' vendors and resets the pull cursor.
+	The portal database lives on `portal_schema.db_server()`. Commits. Raises
+	`portal_bastion.SshdNotAvailable` without OpenSSH, pymysql errors without MariaDB.
+	"""
+	from o2o_sync.setup.custom_fields import install_custom_fields, install_property_setters
+
+	install_custom_fields()
+	install_property_setters()
+	token = secrets.token_hex(2).upper()
+	abbr = f"O2{token}"
+	company = make_company(f"O2O Test Co {token}", abbr)
+	ensure_fiscal_year()
+	make_item("O2O Services")
+	make_item("O2O Freight")
+	# a new portal database restarts its ids at 1: forget earlier runs' links to them
+	frappe.db.delete(SYNC_MAPPING)
+	frappe.db.delete(SYNC_LOG)
+	frappe.db.sql(f"update `tab{SUPPLIER}` set {F_VENDOR_ID} = 0 where {F_VENDOR_ID} != 0")
+
+	server = db_server()
+	db_name = f"o2o_frappe_portal_{os.getpid()}_{token.lower()}"
+	create_portal_database(db_name, **server)
+	conn = connect_portal(db_name, **server)
+	entity = insert_entity(conn, "O2O Buyer", COMPANY_GSTIN)
+	gstins = [random_gstin("27"), random_gstin("29"), None]  # same state, other state, unregistered
+	vendors = [
+		insert_vendor(conn, f"Sharma Traders {token}", "V001", gstins[0]),
+		insert_vendor(conn, f"Kaveri Supplies {token}", "V002", gstins[1]),
+		insert_vendor(conn, f"Local Kirana {token}", "V003", gstins[2]),
+	]
+	sshd = SshServer().start()
+
+	connection_name = f"ProcureUAT Test {token}"
+	doc = frappe.get_doc(
+		{
+			"doctype": DATABASE_CONNECTION,
+			"connection_name": connection_name,
+			"host": server["host"],
+			"port": server["port"],
+			"database_name": db_name,
+			"username": server["user"],
+			"password": server["password"] or None,
+			"use_ssh_tunnel": 1,
+			"ssh_host": sshd.host,
+			"ssh_port": sshd.port,
+			"ssh_username": sshd.username,
+			"ssh_private_key": sshd.client_private_key,
+			"ssh_host_key": sshd.host_key_line,
+			"connect_timeout": 10,
+			"read_timeout": 60,
+		}
+	)
+	doc.insert(ignore_permissions=True)
+
+	accounts = {
+		"cgst": f"CGST - {abbr}",
+		"sgst": f"SGST - {abbr}",
+		"igst": f"IGST - {abbr}",
+		"expense": frappe.db.get_value("Company", company, "default_expense_account"),
+		"cost_center": frappe.db.get_value("Company", company, "cost_center"),
+		"creditors": frappe.db.get_value("Company", company, "default_payable_account"),
+		"cash": frappe.db.get_value("Account", {"company": company, "account_type": "Cash", "is_group": 0}),
+	}
+	settings = frappe.get_doc(SETTINGS)
+	settings.update(
+		{
+			"enabled": 1,
+			"database_connection": connection_name,
+			"supplier_group": "All Supplier Groups",
+			"default_item": "O2O Services",
+			"freight_item": "O2O Freight",
+			"invoice_prefix": "O2OT",
+			"portal_user_id": 9,
+			"submit_pulled_invoices": submit_pulled_invoices,
+			"pull_batch_size": 200,
+			"log_retention_days": 30,
+			"conflict_strategy": HOLD_FOR_REVIEW,
+			"pull_from_date": None,
+			"pull_cursor_updated_at": None,
+			"pull_cursor_id": 0,
+		}
+	)
+	settings.set(
+		"entities",
+		[
+			{
+				"entity_id": str(entity),
+				"company": company,
+				"company_gstin": COMPANY_GSTIN,
+				"cgst_account": accounts["cgst"],
+				"sgst_account": accounts["sgst"],
+				"igst_account": accounts["igst"],
+				"expense_account": accounts["expense"],
+				"cost_center": accounts["cost_center"],
+			}
+		],
+	)
+	settings.save(ignore_permissions=True)
+	close_clients()
+	frappe.db.commit()  # nosemgrep: the pull commits per batch; its setup must be visible to it
+	return SyncEnvironment(company, abbr, entity, vendors, gstins, db_name, conn, sshd, accounts)
