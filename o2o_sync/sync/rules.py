@@ -52,8 +52,8 @@ FREIGHT_KEY = "freight"
 def header_updates(spec: InvoiceSpec, groups: Iterable[str]) -> dict:
 	"""The Purchase Invoice header fields a portal edit sets on a draft.
 
-	Args: the spec (`mapping.build_spec`), the field groups to take from the portal
-	(`mapping.three_way_merge`). Returns {fieldname: value}: `company` when its group is
+	Args: the spec (`spec.build_spec`), the field groups to take from the portal
+	(`merge.three_way_merge`). Returns {fieldname: value}: `company` when its group is
 	named, then every header field whose fieldname is a named group. A None value
 	(e.g. a `due_date` left to the supplier's payment terms) is never written.
 	"""

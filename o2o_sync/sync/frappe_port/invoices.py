@@ -3,11 +3,11 @@
 from decimal import Decimal
 
 import frappe
-from frappe.utils import cstr, flt, getdate
+from frappe.utils import cint, cstr, flt, getdate
 
 from o2o_sync.constants import F_ITEM_ID, F_SYNC_STATUS, PURCHASE_INVOICE, SYNCED
 
-from .. import gst, rules
+from .. import columns, gst, rules
 from ..errors import InvoiceError
 from ..port import InvoiceState
 from ..records import InvoiceSpec, SpecLine
@@ -29,16 +29,18 @@ def _date(value) -> str | None:
 	return str(getdate(value)) if value else None
 
 
-def invoice_view(doc) -> dict:
-	"""The mapped fields of a Purchase Invoice, canonical, for the three-way merge and hashes."""
+def invoice_view(doc, registry=columns.REGISTRY) -> dict:
+	"""The mapped fields of a Purchase Invoice, canonical, for the three-way merge and hashes:
+	company, supplier, the header fields the column registry maps (`columns.erpnext_header_fields`),
+	items and taxes."""
+	view = {"company": doc.company, "supplier": doc.supplier}
+	for fieldname, kind in columns.erpnext_header_fields(registry).items():
+		value = doc.get(fieldname)
+		view[fieldname] = (
+			_date(value) if kind == columns.DATE else (cint(value) if kind == columns.INT else cstr(value))
+		)
 	return {
-		"company": doc.company,
-		"supplier": doc.supplier,
-		"bill_no": cstr(doc.bill_no),
-		"bill_date": _date(doc.bill_date),
-		"posting_date": _date(doc.posting_date),
-		"due_date": _date(doc.due_date),
-		"remarks": cstr(doc.remarks),
+		**view,
 		"items": [
 			[
 				row.get(F_ITEM_ID) or None,
@@ -192,7 +194,7 @@ class Invoices:
 	# ------------------------------------------------------------ writing
 
 	def insert_invoice(self, spec: InvoiceSpec, submit: bool) -> InvoiceState:
-		"""Insert a Purchase Invoice from a spec (`mapping.build_spec`), submit it when asked.
+		"""Insert a Purchase Invoice from a spec (`spec.build_spec`), submit it when asked.
 
 		In the company's currency at rate 1 (contract: portal invoices are INR), posting
 		time set, no stock update, no rounding; `due_date` only when the spec gives one.
