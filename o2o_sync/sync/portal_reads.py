@@ -1,0 +1,158 @@
+"""What the pull reads from the portal: invoice pages on the change-time cursor, invoices by
+id, and vendors (contract, "Tables" and "What maps to what").
+
+`PortalReads` is a mixin of `procureuat_client.ProcureUATClient`: it only needs the
+client's `_query(sql, params) -> list[dict]`. The SELECT lists and the rows-to-records
+step come from the column registry (`columns.HEADER_SELECT`, `columns.LINE_SELECT`,
+`invoice_from_row`, `line_from_row`): datetimes that are zero or invalid read as None,
+FLOAT money at full precision (`cost + 0`) rounded half-up to the paisa. A pull batch
+sends three statements whatever its line count: headers, lines, vendors.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from .columns import HEADER_SELECT, LINE_SELECT, invoice_from_row, line_from_row
+from .records import PortalInvoice, Vendor
+
+#: Start of the cursor when nothing was read yet.
+EPOCH = datetime(1970, 1, 1)
+
+#: An invoice's change time (contract, "What maps to what"): the newest of its own
+#: `updated_at` (else `created_at`) and its lines' `updated_at` (`li.max_updated_at`).
+CHANGE_TS = (
+	"CAST(GREATEST(COALESCE(IF(pr.updated_at > '1000-01-01', pr.updated_at, NULL),"
+	" IF(pr.created_at > '1000-01-01', pr.created_at, NULL), '1970-01-01 00:00:00'),"
+	" COALESCE(li.max_updated_at, '1970-01-01 00:00:00')) AS DATETIME)"
+)
+#: The `vendors` columns read; never `*`: the table holds credentials (contract, `vendors`).
+VENDOR_COLUMNS = "id, name, code, gstn, status, address, email"
+
+
+def placeholders(values) -> str:
+	"""'%s, %s, …', one per value, for a parameterised `IN (...)` or `VALUES (...)`."""
+	return ", ".join(["%s"] * len(values))
+
+
+@dataclass
+class InvoiceBatch:
+	"""One page of the pull: invoices of mapped entities with their lines.
+
+	`skipped` counts rows of unmapped entities by entity; `last_key` is the cursor
+	position (change time, requisition id) after the page; `rows_read` counts every
+	header row read, mapped or not.
+	"""
+
+	invoices: list[PortalInvoice] = field(default_factory=list)
+	skipped: dict[str, int] = field(default_factory=dict)
+	last_key: tuple[datetime, int] | None = None
+	rows_read: int = 0
+
+
+def vendor_from_row(r: dict) -> Vendor:
+	"""A `Vendor` from a row read with `VENDOR_COLUMNS`: name and code trimmed, a blank GSTIN None."""
+	return Vendor(
+		id=r["id"],
+		name=(r["name"] or "").strip(),
+		code=(r["code"] or "").strip(),
+		gstn=(r["gstn"] or "").strip() or None,
+		status=r["status"],
+		address=r["address"],
+		email=r["email"],
+	)
+
+
+class PortalReads:
+	"""The client's reads; the class it is mixed into provides `_query(sql, params)`."""
+
+	def _query(self, sql: str, params=()) -> list[dict]:  # provided by ProcureUATClient
+		raise NotImplementedError
+
+	def fetch_invoice_batch(
+		self,
+		after: tuple[datetime | None, int],
+		limit: int,
+		entities: set[str],
+		from_date: date | None = None,
+	) -> InvoiceBatch:
+		"""Read the next page of invoices by change time (contract, "What maps to what").
+
+		Args: `after` = (change time, requisition id) already read, exclusive (None time:
+		from the start); `limit` rows; `entities` = mapped portal entity ids (others are
+		only counted); `from_date` = earliest invoice date to read (cut-over).
+		Returns an InvoiceBatch ordered by (change time, id). Two statements, whatever the
+		line count.
+		"""
+		after_ts, after_id = after
+		after_ts = after_ts or EPOCH
+		where = ["pr.invoice_generated = 1"]
+		params: list = []
+		if from_date:
+			where.append(
+				"COALESCE(IF(pr.invoice_generated_at > '1000-01-01', pr.invoice_generated_at, NULL),"
+				" IF(pr.created_at > '1000-01-01', pr.created_at, NULL)) >= %s"
+			)
+			params.append(from_date)
+		sql = (
+			f"SELECT {HEADER_SELECT}, {CHANGE_TS} AS change_ts"
+			" FROM purchase_requisitions pr"
+			" LEFT JOIN (SELECT purchase_order_id, MAX(IF(updated_at > '1000-01-01', updated_at, NULL)) AS max_updated_at"
+			" FROM purchase_order_items GROUP BY purchase_order_id) li ON li.purchase_order_id = pr.id"
+			f" WHERE {' AND '.join(where)}"
+			" HAVING change_ts > %s OR (change_ts = %s AND pr.id > %s)"
+			" ORDER BY change_ts, pr.id LIMIT %s"
+		)
+		rows = self._query(sql, [*params, after_ts, after_ts, after_id, int(limit)])
+		batch = InvoiceBatch(rows_read=len(rows))
+		if not rows:
+			return batch
+		batch.last_key = (rows[-1]["change_ts"], rows[-1]["id"])
+		mapped = [r for r in rows if str(r["entity"]).strip() in entities]
+		for r in rows:
+			entity = str(r["entity"]).strip()
+			if entity not in entities:
+				batch.skipped[entity] = batch.skipped.get(entity, 0) + 1
+		batch.invoices = self._with_lines(mapped)
+		return batch
+
+	def fetch_invoices(self, ids: list[int]) -> list[PortalInvoice]:
+		"""Invoices by requisition id with their lines (two statements), ordered by id.
+
+		Ids with no row are left out; `invoice_generated` is not checked (the retry and the
+		push re-read rows they know).
+		"""
+		if not ids:
+			return []
+		rows = self._query(
+			f"SELECT {HEADER_SELECT}, {CHANGE_TS} AS change_ts FROM purchase_requisitions pr"
+			" LEFT JOIN (SELECT purchase_order_id, MAX(IF(updated_at > '1000-01-01', updated_at, NULL)) AS max_updated_at"
+			f" FROM purchase_order_items WHERE purchase_order_id IN ({placeholders(ids)}) GROUP BY purchase_order_id) li"
+			" ON li.purchase_order_id = pr.id"
+			f" WHERE pr.id IN ({placeholders(ids)}) ORDER BY pr.id",
+			[*ids, *ids],
+		)
+		return self._with_lines(rows)
+
+	def _with_lines(self, rows: list[dict]) -> list[PortalInvoice]:
+		"""Records for header rows, with their lines read in one statement (ordered by line id)."""
+		invoices = [invoice_from_row(r) for r in rows]
+		if not invoices:
+			return invoices
+		ids = [inv.id for inv in invoices]
+		by_id = {inv.id: inv for inv in invoices}
+		for r in self._query(
+			f"SELECT {LINE_SELECT} FROM purchase_order_items"
+			f" WHERE purchase_order_id IN ({placeholders(ids)}) ORDER BY purchase_order_id, id",
+			ids,
+		):
+			by_id[r["purchase_order_id"]].lines.append(line_from_row(r))
+		return invoices
+
+	def fetch_vendors(self, ids) -> dict[int, Vendor]:
+		"""`vendors` rows by id: `{id: Vendor}` (named columns only, never the credential
+		columns); falsy ids are ignored, unknown ids left out. One statement, none for no ids."""
+		ids = sorted({int(i) for i in ids if i})
+		if not ids:
+			return {}
+		rows = self._query(f"SELECT {VENDOR_COLUMNS} FROM vendors WHERE id IN ({placeholders(ids)})", ids)
+		return {r["id"]: vendor_from_row(r) for r in rows}
