@@ -241,7 +241,12 @@ class InMemoryPortal:
 				number = self.requisitions[existing].get("invoice_number") or ""
 				check_same_financial_year(header["order_code"], number, financial_year)
 				self.query_count += 2
-				values = {**header, "is_invoice_cancel": 0, "invoice_cancel_date": None}
+				values = {
+					**header,
+					"is_invoice_cancel": 0,
+					"invoice_cancel_date": None,
+					"updated_at": self.clock(),
+				}
 				self._update(self.requisitions, existing, REQUISITION_WRITE_COLUMNS, values)
 				for line_id in [r["id"] for r in self._lines_of([existing])]:
 					del self.lines[line_id]
@@ -249,7 +254,7 @@ class InMemoryPortal:
 			else:
 				number = self._next_invoice_number(prefix, financial_year)
 				self.query_count += 1
-				values = {**header, "invoice_number": number}
+				values = {**header, "invoice_number": number, "updated_at": self.clock()}
 				requisition_id = self._put(
 					"requisitions", REQUISITION_WRITE_COLUMNS, values, REQUISITION_DEFAULTS
 				)
@@ -278,9 +283,10 @@ class InMemoryPortal:
 		self.counters[key] += 1
 		return invoice_number_text(prefix, financial_year, self.counters[key])
 
-	def cancel_invoice(self, requisition_id: int, when: datetime) -> None:
-		"""`is_invoice_cancel = 1`, `invoice_cancel_date` = `updated_at` = `when`; see `PortalWrites`."""
+	def cancel_invoice(self, requisition_id: int) -> None:
+		"""`is_invoice_cancel = 1`, `invoice_cancel_date` = `updated_at` = the portal's clock; see `PortalWrites`."""
 		self.query_count += 1
+		when = self.clock()
 		if requisition_id in self.requisitions:
 			values = {"is_invoice_cancel": 1, "invoice_cancel_date": when, "updated_at": when}
 			self._update(self.requisitions, requisition_id, REQUISITION_COLUMNS, values)

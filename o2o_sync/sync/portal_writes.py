@@ -75,7 +75,10 @@ class PortalWrites:
 		updated in place (idempotent re-push, amendment: its lines are replaced and its
 		cancellation cleared) and keeps its invoice number; otherwise a number
 		`PREFIX/YY-YY/NNNN` is taken from `invoice_counter` under a row lock in the same
-		transaction. Deadlocks and lock wait timeouts are retried four times.
+		transaction. `updated_at` is the portal's own NOW() (contract: the portal's clock, Asia/
+		Kolkata), never a time from ERPNext's side, so the pull's cursor, which follows
+		`updated_at`, never runs ahead of the portal's clock. Deadlocks and lock wait timeouts
+		are retried four times.
 		Returns `{"requisition_id": int, "invoice_number": str, "created": bool}`.
 		Raises ValueError for a column not in `REQUISITION_COLUMNS`/`LINE_WRITE_COLUMNS`,
 		InvoiceError when an amendment would move the invoice into another financial year,
@@ -114,7 +117,8 @@ class PortalWrites:
 					values = {**header, "is_invoice_cancel": 0, "invoice_cancel_date": None}
 					self.query_count += 2
 					cur.execute(
-						f"UPDATE purchase_requisitions SET {', '.join(f'`{k}` = %s' for k in values)} WHERE id = %s",
+						f"UPDATE purchase_requisitions SET {', '.join(f'`{k}` = %s' for k in values)},"
+						" `updated_at` = NOW() WHERE id = %s",
 						[*values.values(), requisition_id],
 					)
 					cur.execute(
@@ -126,8 +130,8 @@ class PortalWrites:
 					values = {**header, "invoice_number": number}
 					self.query_count += 1
 					cur.execute(
-						f"INSERT INTO purchase_requisitions ({', '.join(f'`{k}`' for k in values)})"
-						f" VALUES ({placeholders(values)})",
+						f"INSERT INTO purchase_requisitions ({', '.join(f'`{k}`' for k in values)}, `updated_at`)"
+						f" VALUES ({placeholders(values)}, NOW())",
 						list(values.values()),
 					)
 					requisition_id = cur.lastrowid
@@ -185,12 +189,13 @@ class PortalWrites:
 		)
 		return invoice_number_text(prefix, financial_year, number)
 
-	def cancel_invoice(self, requisition_id: int, when: datetime) -> None:
-		"""Set `is_invoice_cancel = 1`, `invoice_cancel_date` and `updated_at` = `when`
-		(naive Asia/Kolkata) on a row (contract, "Push": cancellation). One statement."""
+	def cancel_invoice(self, requisition_id: int) -> None:
+		"""Set `is_invoice_cancel = 1`, `invoice_cancel_date` and `updated_at` to the portal's
+		NOW() on a row (contract, "Push": cancellation; the portal's clock). One statement."""
 		self._query(
-			"UPDATE purchase_requisitions SET is_invoice_cancel = 1, invoice_cancel_date = %s, updated_at = %s WHERE id = %s",
-			(when, when, requisition_id),
+			"UPDATE purchase_requisitions SET is_invoice_cancel = 1, invoice_cancel_date = NOW(), updated_at = NOW()"
+			" WHERE id = %s",
+			(requisition_id,),
 		)
 
 	def set_finance_status(self, changes: dict[int, int]) -> None:

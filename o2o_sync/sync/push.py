@@ -254,7 +254,6 @@ class PushEngine:
 			}
 		try:
 			header, lines = build_portal_rows(inv, self.settings)
-			header["updated_at"] = self.clock()
 			result = self.client.write_invoice(
 				header,
 				lines,
@@ -319,7 +318,7 @@ class PushEngine:
 				"status": SKIPPED,
 				"message": f"{name} was not pushed by o2o_sync; the portal is not touched",
 			}
-		self.client.cancel_invoice(rec.procureuat_id, self.clock())
+		self.client.cancel_invoice(rec.procureuat_id)
 		self._record_portal_state(rec, rec.procureuat_id)
 		rec.last_synced_at = self.clock()
 		self.port.save_mapping(rec)

@@ -14,7 +14,7 @@ from frappe.tests.utils import FrappeTestCase
 
 from o2o_sync.benchmarks.environment import setup_environment
 from o2o_sync.setup.portal_realistic import seed_realistic
-from o2o_sync.setup.portal_rows import insert_invoice
+from o2o_sync.setup.portal_rows import db_now, insert_invoice
 from o2o_sync.sync import money
 from o2o_sync.sync.sync_utils import bulk_sync_from_external, test_database_connection
 from o2o_sync.tests.portal_edits import touch_invoice, touch_line
@@ -144,7 +144,7 @@ class TestPullIntegration(PullTestCase):
 		# one line edited on the portal: exactly that draft changes
 		key = sorted(slices)[len(slices) // 2]
 		line = slices[key]["lines"][0]
-		later = datetime.now() + timedelta(seconds=2)
+		later = db_now(env.conn) + timedelta(seconds=2)
 		touch_line(env.conn, line["id"], quantity=3, cost="300.00", gst_amt="54.00", updated_at=later)
 		third = bulk_sync_from_external()
 		self.assertEqual((third["created"], third["updated"], third["failed"]), (0, 1, 0))
@@ -175,7 +175,7 @@ class TestPullEdgeCases(PullTestCase):
 		super().tearDownClass()
 
 	def invoice(self, vendor=0, cost="100.00", gst_amt="18.00", quantity=1, **header):
-		header.setdefault("updated_at", datetime.now() + timedelta(seconds=1))
+		header.setdefault("updated_at", db_now(self.env.conn) + timedelta(seconds=1))
 		header.setdefault("invoice_generated_at", datetime(2026, 10, 15, 11, 0))
 		return insert_invoice(
 			self.env.conn,
@@ -243,7 +243,7 @@ class TestPullEdgeCases(PullTestCase):
 		bulk_sync_from_external()
 		frappe.get_doc("Purchase Invoice", self.mapping(submitted).purchase_invoice).submit()
 		draft_name = self.mapping(draft).purchase_invoice
-		later = datetime.now() + timedelta(seconds=5)
+		later = db_now(self.env.conn) + timedelta(seconds=5)
 		touch_invoice(
 			self.env.conn, submitted, is_invoice_cancel=1, invoice_cancel_date=later, updated_at=later
 		)

@@ -10,7 +10,7 @@ from frappe.tests.utils import FrappeTestCase
 
 from o2o_sync.benchmarks.environment import setup_environment
 from o2o_sync.benchmarks.erpnext_data import make_item
-from o2o_sync.setup.portal_rows import insert_invoice
+from o2o_sync.setup.portal_rows import db_now, insert_invoice
 from o2o_sync.sync.sync_utils import bulk_sync_from_external, manual_sync_invoice_to_external
 from o2o_sync.tests.portal_edits import touch_invoice
 
@@ -289,7 +289,7 @@ class TestPushIntegration(FrappeTestCase):
 	def test_portal_edit_to_a_submitted_invoice_takes_only_status_fields(self):
 		pi = self.make_invoice()
 		header, _ = self.portal_row(pi.name)
-		later = datetime.now() + timedelta(seconds=3)
+		later = db_now(self.env.conn) + timedelta(seconds=3)
 		touch_invoice(self.env.conn, header["id"], order_status=4, updated_at=later)
 		bulk_sync_from_external()
 		self.assertEqual(frappe.db.get_value("Purchase Invoice", pi.name, "procureuat_order_status"), 4)
@@ -334,7 +334,7 @@ class TestPushIntegration(FrappeTestCase):
 				}
 			],
 			order_code=other.name,
-			updated_at=datetime.now() + timedelta(seconds=5),
+			updated_at=db_now(self.env.conn) + timedelta(seconds=5),
 		)
 		counts = bulk_sync_from_external()
 		self.assertEqual((counts["created"], counts["linked"]), (0, 1))
@@ -358,7 +358,7 @@ class TestPushIntegration(FrappeTestCase):
 			self.env.conn,
 			self.env.entity_id,
 			[{"vendor_id": self.env.vendors[1], "quantity": 4, "cost": "400.00", "gst_amt": "72.00"}],
-			updated_at=datetime.now() + timedelta(seconds=30),
+			updated_at=db_now(self.env.conn) + timedelta(seconds=30),
 		)
 		bulk_sync_from_external()
 		name = frappe.db.get_value("Sync Mapping", {"procureuat_id": rid}, "purchase_invoice")
