@@ -192,8 +192,8 @@ def table(results: dict) -> str:
 			table_row(
 				"1 pull / baseline, median of rounds" + (" (profiled!)" if p["profiled"] else ""),
 				f"{p['ratio']:.2f}x",
-				"<= 1.25x",
-				p["ratio"] <= 1.25,
+				"<= 1.05x",
+				p["ratio"] <= 1.05,
 			)
 		)
 		ratios = [r["ratio"] for r in p["rounds"]]

@@ -14,7 +14,7 @@ What it measures (and prints, and returns as a dict):
    same Purchase Invoices (built from the engine's own `mapping.build_spec`, inserted
    with plain `frappe.get_doc(...).insert()` into a second company, without Sync
    Mapping, Sync Log or hashes), in interleaved rounds after an untimed warm-up.
-   Target: pull ≤ 1.25 × baseline (median of the rounds' ratios).
+   Target: pull ≤ 1.05 × baseline (median of the rounds' ratios).
 2. Portal queries per pull batch (the client's `query_count`) for batches of 1-line
    invoices against batches of 6-line invoices. Target: constant.
 3. An unchanged re-run right after the pull, as a percentage of the pull. Target < 2 %.
