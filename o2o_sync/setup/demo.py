@@ -82,6 +82,21 @@ def admin_credentials(username: str | None = None, password: str | None = None) 
 	)
 
 
+def admin_login_refused(username: str | None = None, password: str | None = None) -> bool:
+	"""True when the site's MariaDB refuses the admin login `admin_credentials` gives (access
+	denied, MySQL error 1045); False when it accepts it. Other pymysql errors (server down)
+	are raised. Used by the `o2o-demo-portal` command to ask for a password only when needed.
+	"""
+	admin_user, admin_password = admin_credentials(username, password)
+	try:
+		_admin_connection(dict(db_server_settings(), user=admin_user, password=admin_password)).close()
+	except pymysql.OperationalError as e:
+		if e.args and e.args[0] == 1045:
+			return True
+		raise
+	return False
+
+
 def create_demo_portal(
 	database_name: str = DEMO_DATABASE,
 	invoices: int = 40,
@@ -101,7 +116,8 @@ def create_demo_portal(
 		invoices: how many invoices to seed (1 to 5000); about a tenth belong to the
 			unregistered vendor and carry no GST, the rest are `seed_realistic`'s.
 		db_root_username, db_root_password: MariaDB admin login (see `admin_credentials`);
-			used for this call only and never stored.
+			used for this call only and never stored. The bench command never takes the
+			password on its command line (see `o2o_sync.commands`).
 		map_company: an ERPNext Company to map the demo entity to in O2O Sync Settings, with
 			its "CGST - ABBR", "SGST - ABBR", "IGST - ABBR" accounts when they exist.
 		connection_name: name of the Database Connection to create or update.

@@ -2,16 +2,21 @@
 
 Each checks who may run it (one of `MANAGER_ROLES`, plus the document's own permission)
 and then does what the background jobs and the engines do (`jobs`, `engines`). The console
-names them through `sync_utils` (see README, "Console").
+names them through `sync_utils` (see README, "Console"). Every action that changes
+something accepts POST only (`frappe.call` posts); a pull asked for over the web runs as a
+background job (`enqueue_pull`), never inside the request.
 """
 
 import frappe
+from frappe import _
+from frappe.utils import getdate
 
 from o2o_sync.constants import (
 	DATABASE_CONNECTION,
 	FAILED,
 	MANAGER_ROLES,
 	ORIGIN_PORTAL,
+	PENDING,
 	PULL,
 	PURCHASE_INVOICE,
 	SETTINGS,
@@ -21,20 +26,108 @@ from o2o_sync.constants import (
 )
 
 from .engines import connection_config, push_engine
-from .jobs import run_pull, write_logs_now
+from .errors import ProcureUATConnectionError
+from .jobs import rescan_from_date as rescan_cursor
+from .jobs import run_pull, run_reconcile, write_logs_now
 from .port import LogEntry
 
+#: RQ job id of a pull asked for from the desk (Frappe prefixes the site): one queued at a time
+PULL_JOB_ID = "o2o_sync::pull"
+#: the dotted path the pull job runs: `jobs.run_pull`, telling the user who asked each batch
+#: and the end (realtime; see `pull_progress`)
+PULL_JOB = "o2o_sync.sync.pull_progress.run_pull_job"
 
-@frappe.whitelist()
+
+def require_manager() -> None:
+	"""Throw frappe.PermissionError unless the session user is Administrator or holds one of
+	`MANAGER_ROLES` (Accounts Manager, System Manager).
+
+	Unlike `frappe.only_for`, the check also holds under Frappe's test runner (`only_for`
+	lets everyone through while `flags.in_test` is set), so the permission tests test it.
+	"""
+	if frappe.session.user == "Administrator" or not set(MANAGER_ROLES).isdisjoint(frappe.get_roles()):
+		return
+	frappe.throw(
+		_("Only {0} may do this").format(" / ".join(_(role) for role in MANAGER_ROLES)),
+		frappe.PermissionError,
+		title=_("Not Permitted"),
+	)
+
+
+def check_pull_request(from_date=None, limit=None) -> tuple[str | None, int | None]:
+	"""Who may pull, and the pull's arguments read as the engine wants them.
+
+	A pull needs one of `MANAGER_ROLES` and read permission on O2O Sync Settings; a
+	`from_date` (the cut-over, stored in the settings) also needs write permission on them,
+	so a user who may only read the settings cannot move the pull's start date.
+	Args: `from_date` ("YYYY-MM-DD" or a date), `limit` (a whole number of invoices, > 0).
+	Returns `(from_date as "YYYY-MM-DD" or None, limit as int or None)`. Raises
+	frappe.PermissionError, or frappe.ValidationError naming a bad date or limit.
+	"""
+	require_manager()
+	frappe.has_permission(SETTINGS, "read", SETTINGS, throw=True)
+	if from_date:
+		frappe.has_permission(SETTINGS, "write", SETTINGS, throw=True)
+		from_date = str(getdate(from_date))  # throws "... is not a valid date string"
+	else:
+		from_date = None
+	if limit in (None, ""):
+		return from_date, None
+	text = str(limit).strip()
+	if isinstance(limit, bool) or not text.isdigit() or int(text) < 1:
+		frappe.throw(_("Limit must be a whole number of invoices above 0, not {0}").format(frappe.bold(text)))
+	return from_date, int(text)
+
+
+def in_web_request() -> bool:
+	"""True inside an HTTP request (desk, REST); False in the console, `bench execute` and jobs."""
+	return getattr(frappe.local, "request", None) is not None
+
+
+@frappe.whitelist(methods=["POST"])
+def enqueue_pull(from_date=None, limit=None) -> dict:
+	"""Start a pull as a background job on the long queue, not inside the web request.
+
+	Args as `bulk_sync_from_external` (same permission checks, `check_pull_request`).
+	Returns `{"status": "queued", "job_id"}`, or `{"status": "busy", "job_id", "message"}`
+	when a pull asked for this way is still queued or running (nothing is changed then, not
+	even the cut-over date). The job runs `jobs.run_pull` as the user who asked; its counts
+	go to the settings' `last_pull_at` / `last_pull_summary` and the Sync Log. A pull that
+	finds another one running (scheduler, console) answers busy and ends.
+	"""
+	from_date, limit = check_pull_request(from_date, limit)
+	from frappe.utils.background_jobs import is_job_enqueued
+
+	if is_job_enqueued(PULL_JOB_ID):
+		return {
+			"status": "busy",
+			"job_id": PULL_JOB_ID,
+			"message": _("A pull is already queued or running; try again when it has finished."),
+		}
+	frappe.enqueue(
+		PULL_JOB,
+		queue="long",
+		job_id=PULL_JOB_ID,
+		deduplicate=True,
+		from_date=from_date,
+		limit=limit,
+	)
+	return {"status": "queued", "job_id": PULL_JOB_ID}
+
+
+@frappe.whitelist(methods=["POST"])
 def test_database_connection(connection: str | None = None) -> dict:
 	"""Test a Database Connection the way its "Test Connection" button does.
 
 	Args: the Database Connection name (default: the one O2O Sync Settings names).
 	Returns `{"ok", "latency_ms", "server_version", "missing_tables", "tables_ok", "message"}` or
 	`{"ok": False, "reason", "message"}`; never a secret. Writes a Sync Log row. Raises
-	frappe.PermissionError without Accounts Manager / System Manager.
+	frappe.PermissionError without Accounts Manager / System Manager and read permission
+	on that Database Connection.
 	"""
-	frappe.only_for(MANAGER_ROLES)
+	require_manager()
+	if name := connection or frappe.db.get_single_value(SETTINGS, "database_connection"):
+		frappe.has_permission(DATABASE_CONNECTION, "read", name, throw=True)
 	# imported here: the portal driver is loaded only when a connection is tested
 	from .procureuat_client import test_connection
 
@@ -47,7 +140,7 @@ def test_database_connection(connection: str | None = None) -> dict:
 				status=SUCCESS if result["ok"] else FAILED,
 				message=result["message"],
 				reference_doctype=DATABASE_CONNECTION,
-				reference_name=connection or frappe.db.get_single_value(SETTINGS, "database_connection"),
+				reference_name=name,
 				duration_ms=int(result.get("latency_ms") or 0),
 			)
 		]
@@ -55,7 +148,7 @@ def test_database_connection(connection: str | None = None) -> dict:
 	return result
 
 
-@frappe.whitelist()
+@frappe.whitelist(methods=["POST"])
 def bulk_sync_from_external(from_date=None, limit=None) -> dict:
 	"""Pull ProcureUAT invoices into Purchase Invoices now (contract, "Pull").
 
@@ -66,22 +159,29 @@ def bulk_sync_from_external(from_date=None, limit=None) -> dict:
 	"conflict", "deleted", "skipped", "batches"}`, or `{"status": "busy"}` when another
 	pull holds the lock. Raises ProcureUATConnectionError when the portal is unreachable
 	(also written to the Sync Log), frappe.PermissionError without Accounts Manager /
-	System Manager. See `jobs.run_pull`.
+	System Manager (and write permission on O2O Sync Settings for `from_date`, see
+	`check_pull_request`). See `jobs.run_pull`.
+
+	Called over the web (desk, REST) it does not pull in the request: it queues the pull
+	and returns `enqueue_pull`'s `{"status": "queued" | "busy", "job_id"}`.
 	"""
-	frappe.only_for(MANAGER_ROLES)
+	from_date, limit = check_pull_request(from_date, limit)
+	if in_web_request():
+		return enqueue_pull(from_date=from_date, limit=limit)
 	return run_pull(from_date=from_date, limit=limit)
 
 
-@frappe.whitelist()
+@frappe.whitelist(methods=["POST"])
 def manual_sync_invoice_to_external(invoice_name: str) -> dict:
 	"""Push one Purchase Invoice to ProcureUAT now, from the console or the form's button.
 
-	Args: the Purchase Invoice name. Returns `{"status": "Synced"|"Failed"|"Skipped",
-	"message", "procureuat_id", "invoice_number"}`; a pulled invoice only has its
+	Args: the Purchase Invoice name. Returns `{"status": "Synced"|"Failed"|"Skipped"|
+	"Pending" (the portal did not answer; retried every 15 minutes), "message",
+	"procureuat_id", "invoice_number"}`; a pulled invoice only has its
 	payment state sent. Raises frappe.PermissionError without submit rights on the
 	invoice and one of the roles Accounts Manager / System Manager.
 	"""
-	frappe.only_for(MANAGER_ROLES)
+	require_manager()
 	frappe.has_permission(PURCHASE_INVOICE, "submit", invoice_name, throw=True)
 	engine = push_engine()
 	origin = frappe.db.get_value(SYNC_MAPPING, {"purchase_invoice": invoice_name}, "origin")
@@ -92,6 +192,75 @@ def manual_sync_invoice_to_external(invoice_name: str) -> dict:
 			"message": f"{invoice_name} came from ProcureUAT; payment state sent ({result})",
 		}
 	else:
-		outcome = engine.push(invoice_name)
+		try:
+			outcome = engine.push(invoice_name)
+		except ProcureUATConnectionError as e:
+			# the invoice stays Pending with its Sync Log row (the 15-minute job retries it):
+			# keep them, and answer instead of letting the request roll them back
+			frappe.db.commit()  # nosemgrep
+			return {"status": PENDING, "message": f"{invoice_name}: {e}; it stays Pending and is retried"}
 	frappe.db.commit()  # nosemgrep: the push's bookkeeping is committed before the answer
 	return outcome
+
+
+#: RQ job id of a reconciliation asked for from the desk: one queued at a time
+RECONCILE_JOB_ID = "o2o_sync::reconcile"
+
+
+@frappe.whitelist(methods=["POST"])
+def rescan_from_date(from_date=None) -> dict:
+	"""Read the portal again from a date without duplicating anything: O2O Sync Settings'
+	**Rescan from date**, and `sync_utils.rescan_from_date` in the console.
+
+	Moves the pull cursor of the settings' Database Connection back to the start of
+	`from_date` (portal time; never forward), with a "Rescan" Sync Log row naming the user,
+	then pulls: over the web as a background job (`enqueue_pull`), in the console at once.
+	Unchanged invoices are skipped by hash; nothing is created twice (Sync Mappings).
+	Args: `from_date`, "YYYY-MM-DD". Returns `{"cursor", "pull"}`: the cursor now saved and
+	the pull's counts (console) or `enqueue_pull`'s answer (web); `{"status": "busy"}` while a
+	pull runs. Raises frappe.PermissionError without Accounts Manager / System Manager and
+	write permission on O2O Sync Settings, frappe.ValidationError without a valid date.
+	"""
+	require_manager()
+	frappe.has_permission(SETTINGS, "write", SETTINGS, throw=True)
+	if not from_date:
+		frappe.throw(_("Give the date to read the portal again from"))
+	day = getdate(from_date)  # throws "... is not a valid date string"
+	if not in_web_request():
+		return rescan_cursor(day)
+	moved = rescan_cursor(day, run=False)
+	if moved.get("status") == "busy":
+		return moved
+	return {**moved, "pull": enqueue_pull()}
+
+
+@frappe.whitelist(methods=["POST"])
+def reconcile_now(days=None) -> dict:
+	"""Compare the portal's invoices changed in the last `days` with the Sync Mappings and
+	apply what the pull's cursor missed, now (`jobs.run_reconcile`; it also runs daily).
+
+	Args: `days`, a whole number 1 to 3650 (default: O2O Sync Settings' `reconcile_days`).
+	Returns the result of `jobs.run_reconcile` in the console; over the web the job is queued
+	on the long queue: `{"status": "queued" | "busy", "job_id"}`. Raises
+	frappe.PermissionError without Accounts Manager / System Manager and read permission on
+	O2O Sync Settings, frappe.ValidationError for other days.
+	"""
+	require_manager()
+	frappe.has_permission(SETTINGS, "read", SETTINGS, throw=True)
+	if days not in (None, ""):
+		text = str(days).strip()
+		if isinstance(days, bool) or not text.isdigit() or not 1 <= int(text) <= 3650:
+			frappe.throw(_("Days must be a whole number from 1 to 3650, not {0}").format(frappe.bold(text)))
+		days = int(text)
+	else:
+		days = None
+	if not in_web_request():
+		return run_reconcile(days)
+	from frappe.utils.background_jobs import is_job_enqueued
+
+	if is_job_enqueued(RECONCILE_JOB_ID):
+		return {"status": "busy", "job_id": RECONCILE_JOB_ID}
+	frappe.enqueue(
+		"o2o_sync.sync.jobs.run_reconcile", queue="long", job_id=RECONCILE_JOB_ID, deduplicate=True, days=days
+	)
+	return {"status": "queued", "job_id": RECONCILE_JOB_ID}

@@ -9,9 +9,12 @@ port. The service exits when its tunnel dies, or after `MAX_LIFETIME_SECONDS` (l
 connections in flight finish); the next job then starts a new one, so a dead tunnel is
 reopened on demand.
 
-Secrets reach the service through a pipe, never its command line or environment; the state
-file (mode 0600, in a 0700 directory) holds only the service's pid and port. Nothing here
-imports Frappe.
+Secrets reach the service through a pipe, never its command line or environment, and only
+those of the SSH login (`TUNNEL_FIELDS`: never the database's user or password). The state
+file (mode 0600, in a 0700 directory) holds only the service's pid and port; a run directory
+this user does not own, or that others may write, is refused, and so is a state file naming
+a process of another user. The service listens on 127.0.0.1 only. Nothing here imports
+Frappe.
 """
 
 import fcntl
@@ -20,11 +23,11 @@ import json
 import os
 import select
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from .config import ConnectionConfig
@@ -39,6 +42,21 @@ from .errors import (
 
 MAX_LIFETIME_SECONDS = 3600
 GRACE_SECONDS = 60
+#: the only address the service listens on
+LOOPBACK = "127.0.0.1"
+#: what the service is sent of a `ConnectionConfig`: the SSH login and the forward's far end
+#: (`tunnel.open_tunnel` reads nothing else); the database's name, user and password stay here
+TUNNEL_FIELDS = (
+	"host",
+	"port",
+	"ssh_host",
+	"ssh_port",
+	"ssh_username",
+	"ssh_private_key",
+	"ssh_key_passphrase",
+	"ssh_host_key",
+	"connect_timeout",
+)
 _ERRORS = {
 	cls.reason: cls
 	for cls in (
@@ -53,10 +71,40 @@ _ERRORS = {
 
 
 def run_dir() -> Path:
-	"""Where the services' state files live: $O2O_SYNC_RUN_DIR, else a per-user temp folder."""
+	"""Where the services' state files live: $O2O_SYNC_RUN_DIR, else a per-user temp folder.
+
+	Created with mode 0700 when missing. Raises ProcureUATConnectionError when the folder is
+	not a directory of this user's that only this user may write (a symlink, another user's,
+	group- or world-writable): a state file there could send the database login to another
+	user's port.
+	"""
 	path = Path(os.environ.get("O2O_SYNC_RUN_DIR") or Path(tempfile.gettempdir()) / f"o2o_sync-{os.getuid()}")
 	path.mkdir(mode=0o700, parents=True, exist_ok=True)
+	check_run_dir(path)
 	return path
+
+
+def check_run_dir(path: Path) -> None:
+	"""Raise ProcureUATConnectionError unless `path` is a real directory (not a symlink) owned
+	by this process's user that neither its group nor others may write (mode & 0o022 == 0)."""
+	info = os.lstat(path)
+	problem = None
+	if not stat.S_ISDIR(info.st_mode):
+		problem = "is not a directory (a symlink?)"
+	elif info.st_uid != os.getuid():
+		problem = f"belongs to uid {info.st_uid}, not to this user (uid {os.getuid()})"
+	elif info.st_mode & 0o022:
+		problem = f"may be written by other users (mode {stat.S_IMODE(info.st_mode):04o})"
+	if problem:
+		raise ProcureUATConnectionError(
+			f"The SSH tunnel service's run directory {path} {problem}: refusing to use it. "
+			"Remove it, or set O2O_SYNC_RUN_DIR to a directory only this user can write."
+		)
+
+
+def service_request(cfg: ConnectionConfig) -> dict:
+	"""What the service is sent of `cfg`: its `TUNNEL_FIELDS` only (no database login)."""
+	return {name: getattr(cfg, name) for name in TUNNEL_FIELDS}
 
 
 def tunnel_key(cfg: ConnectionConfig) -> str:
@@ -74,12 +122,14 @@ def tunnel_key(cfg: ConnectionConfig) -> str:
 
 
 def _service_alive(pid: int) -> bool:
+	"""True when `pid` is a tunnel service of this user (never another user's process)."""
 	try:
 		os.kill(pid, 0)
+		owner = os.stat(f"/proc/{pid}").st_uid
 		cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
 	except (OSError, ValueError):
 		return False
-	return b"o2o_sync.sync.tunnel_service" in cmdline
+	return owner == os.getuid() and b"o2o_sync.sync.tunnel_service" in cmdline
 
 
 def _read_state(path: Path) -> dict | None:
@@ -103,7 +153,7 @@ def shared_tunnel(cfg: ConnectionConfig) -> tuple[str, int]:
 		fcntl.flock(lock, fcntl.LOCK_EX)
 		state = _read_state(state_path)
 		if state:
-			return "127.0.0.1", int(state["port"])
+			return LOOPBACK, int(state["port"])
 		proc = subprocess.Popen(
 			[sys.executable, "-m", "o2o_sync.sync.tunnel_service", str(state_path)],
 			stdin=subprocess.PIPE,
@@ -112,7 +162,7 @@ def shared_tunnel(cfg: ConnectionConfig) -> tuple[str, int]:
 			start_new_session=True,  # outlives the job that started it
 			close_fds=True,
 		)
-		proc.stdin.write(json.dumps(asdict(cfg)).encode())
+		proc.stdin.write(json.dumps(service_request(cfg)).encode())
 		proc.stdin.close()
 		ready, _, _ = select.select([proc.stdout], [], [], float(cfg.connect_timeout or 10) + 20)
 		line = proc.stdout.readline() if ready else b""
@@ -126,7 +176,7 @@ def shared_tunnel(cfg: ConnectionConfig) -> tuple[str, int]:
 			) from None
 		if not reply.get("ok"):
 			raise _ERRORS.get(reply.get("reason"), ProcureUATConnectionError)(reply.get("message", ""))
-		return "127.0.0.1", int(reply["port"])
+		return LOOPBACK, int(reply["port"])
 
 
 def forget_tunnel(cfg: ConnectionConfig) -> None:
@@ -145,9 +195,13 @@ def _serve(state_path: Path) -> int:
 	"""The service: open the tunnel, report its port on stdout, keep it while it lives."""
 	from .tunnel import open_tunnel
 
-	cfg = ConnectionConfig(**json.loads(sys.stdin.read()))
+	request = json.loads(sys.stdin.read())
+	cfg = ConnectionConfig(**{name: request[name] for name in TUNNEL_FIELDS if name in request})
 	try:
 		tunnel = open_tunnel(cfg)
+		if tunnel.local_host != LOOPBACK:
+			tunnel.close()
+			raise ProcureUATConnectionError(f"The SSH tunnel listened on {tunnel.local_host}, not {LOOPBACK}")
 	except ProcureUATConnectionError as e:
 		print(json.dumps({"ok": False, "reason": e.reason, "message": str(e)}), flush=True)
 		return 1

@@ -16,6 +16,7 @@ from frappe.model.document import Document
 from frappe.utils import cint
 
 from o2o_sync.constants import DATABASE_CONNECTION
+from o2o_sync.o2o_sync.field_values import check_field_values
 from o2o_sync.sync.config import ConnectionConfig
 
 # `<input type="password">` drops line breaks from pasted text, so a key pasted into the form
@@ -33,6 +34,12 @@ _DEK_IV_HEX_LENGTH = {
 _BASE64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 
 SSH_REQUIRED_FIELDS = ("ssh_host", "ssh_username", "ssh_private_key")
+#: Fields only the pull writes (`frappe_port.bookkeeping`): where it stands on this portal.
+PULL_CURSOR_FIELDS = ("pull_cursor_updated_at", "pull_cursor_id", "pulled_entities")
+#: what a Password field holds once its secret is stored encrypted: always this long, so
+#: neither the row, its Version history nor a Deleted Document tells the secret's length
+#: (Frappe's own placeholder is `*` repeated as many times as the secret has characters)
+SECRET_MASK = "*" * 10
 
 
 class DatabaseConnection(Document):
@@ -61,8 +68,22 @@ class DatabaseConnection(Document):
 		username: DF.Data | None
 	# end: auto-generated types
 
+	def before_validate(self):
+		"""Keep the pull cursor as the database holds it: only the pull moves it (a form opened
+		before a pull must not move it back on save; "Rescan from date" moves it on purpose)."""
+		if self.is_new():
+			return
+		saved = frappe.db.get_value(DATABASE_CONNECTION, self.name, PULL_CURSOR_FIELDS, as_dict=True)
+		for fieldname in PULL_CURSOR_FIELDS:
+			self.set(fieldname, (saved or {}).get(fieldname))
+
 	def validate(self):
-		"""Check ports and timeouts, restore a pasted key's line breaks, check the host key line."""
+		"""Check ports and timeouts, restore a pasted key's line breaks, check the host key line.
+
+		Values saved from the console or REST are first read as the form gives them (a port
+		as text, a check as "true"; `field_values`), or refused in one message.
+		"""
+		check_field_values(self, _("Invalid Database Connection"))
 		for fieldname in ("port", "ssh_port") if self.use_ssh_tunnel else ("port",):
 			if not 1 <= cint(self.get(fieldname)) <= 65535:
 				frappe.throw(
@@ -87,15 +108,32 @@ class DatabaseConnection(Document):
 		if self.ssh_private_key and not self.is_dummy_password(self.ssh_private_key):
 			try:
 				self.ssh_private_key = normalize_private_key(self.ssh_private_key)
+				key_problem = None
 			except ValueError as e:
 				# the message names what is wrong, never the key itself
-				frappe.throw(str(e), title=_("Invalid SSH Private Key"))
+				key_problem = str(e)
+			if key_problem:
+				# thrown outside the `except`, so no traceback chains the frame that held the key
+				frappe.throw(key_problem, title=_("Invalid SSH Private Key"))
 
 		if self.ssh_host_key:
 			self.ssh_host_key = self.ssh_host_key.strip()
 			parse_host_keys(self.ssh_host_key)
 
 		self.clear_host_key_of_another_bastion()
+
+	def _save_passwords(self):
+		"""Frappe's step storing each new secret encrypted in `__Auth` (`BaseDocument._save_passwords`),
+		then `SECRET_MASK` in each field holding a stored secret instead of Frappe's `*` × its length.
+
+		Runs in `Document._validate`, after `validate` and before the row and its Version are
+		written. A value Frappe did not store (`flags.ignore_save_passwords`) is left as it is.
+		"""
+		super()._save_passwords()
+		for df in self.meta.get("fields", {"fieldtype": "Password"}):
+			value = self.get(df.fieldname)
+			if value and self.is_dummy_password(value):
+				self.set(df.fieldname, SECRET_MASK)
 
 	def clear_host_key_of_another_bastion(self):
 		"""A host key accepted for one bastion says nothing about another: drop it when the address moves."""
@@ -136,16 +174,17 @@ class DatabaseConnection(Document):
 		)
 
 
-def normalize_private_key(text: str) -> str:
-	"""Return `text` as a well-formed PEM / OpenSSH private key block ending in a newline.
+def normalize_private_key(key_text: str) -> str:
+	"""Return `key_text` as a well-formed PEM / OpenSSH private key block ending in a newline.
 
 	Restores the line structure a browser's single-line password input strips (or turns into
 	spaces), including the headers of a legacy encrypted PEM. Raises ValueError with a message
-	that never quotes the key.
+	that never quotes the key. Its locals are named `key_*`, so Frappe's Error Log, which
+	prints a traceback's variables, redacts them.
 	"""
-	text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-	match = _PEM_RE.fullmatch(text)
-	if not match:
+	key_text = (key_text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+	key_match = _PEM_RE.fullmatch(key_text)
+	if not key_match:
 		raise ValueError(
 			_(
 				"The SSH private key must be a whole OpenSSH or PEM private key, from its "
@@ -153,9 +192,9 @@ def normalize_private_key(text: str) -> str:
 			)
 		)
 
-	label, body = match.group(1), match.group(2)
+	label, key_body = key_match.group(1), key_match.group(2)
 	headers = []
-	if legacy := _LEGACY_PEM_HEADERS_RE.match(body):
+	if legacy := _LEGACY_PEM_HEADERS_RE.match(key_body):
 		cipher, hex_run = legacy.group(1), legacy.group(2)
 		iv_length = _DEK_IV_HEX_LENGTH.get(cipher)
 		if not iv_length or len(hex_run) < iv_length:
@@ -164,23 +203,23 @@ def normalize_private_key(text: str) -> str:
 			)
 		# without line breaks the IV runs straight into the base64 body
 		headers = ["Proc-Type: 4,ENCRYPTED", f"DEK-Info: {cipher},{hex_run[:iv_length]}", ""]
-		body = hex_run[iv_length:] + body[legacy.end() :]
+		key_body = hex_run[iv_length:] + key_body[legacy.end() :]
 
-	data = re.sub(r"\s+", "", body)
+	key_data = re.sub(r"\s+", "", key_body)
 	try:
-		if not _BASE64_RE.fullmatch(data):
+		if not _BASE64_RE.fullmatch(key_data):
 			raise binascii.Error
-		base64.b64decode(data, validate=True)
+		base64.b64decode(key_data, validate=True)
 	except binascii.Error:
 		raise ValueError(_("The SSH private key is damaged: its body is not valid base64.")) from None
 
-	if text.startswith(f"-----BEGIN {label}-----\n"):
+	if key_text.startswith(f"-----BEGIN {label}-----\n"):
 		# line breaks intact (pasted through the API or a text area): keep the key as it was written
-		return text + "\n"
+		return key_text + "\n"
 
 	width = 70 if label == "OPENSSH PRIVATE KEY" else 64
-	lines = [data[i : i + width] for i in range(0, len(data), width)]
-	return "\n".join([f"-----BEGIN {label}-----", *headers, *lines, f"-----END {label}-----"]) + "\n"
+	key_lines = [key_data[i : i + width] for i in range(0, len(key_data), width)]
+	return "\n".join([f"-----BEGIN {label}-----", *headers, *key_lines, f"-----END {label}-----"]) + "\n"
 
 
 def parse_host_keys(text: str) -> list[tuple[str, bytes]]:
@@ -204,7 +243,7 @@ def check_connection_permission(connection: str):
 	frappe.has_permission(DATABASE_CONNECTION, "write", doc=connection, throw=True)
 
 
-@frappe.whitelist()
+@frappe.whitelist(methods=["POST"])
 def test_connection(connection: str) -> dict:
 	"""Connect to the database (through the tunnel when set) and report what was found."""
 	check_connection_permission(connection)

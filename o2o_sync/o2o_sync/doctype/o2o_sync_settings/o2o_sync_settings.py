@@ -12,9 +12,10 @@ import re
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import cint, escape_html
+from frappe.utils import cint, cstr, escape_html
 
 from o2o_sync.constants import ITEM
+from o2o_sync.o2o_sync.field_values import check_field_values
 
 # A GST invoice number is PREFIX/YY-YY/NNNN and may be 16 characters at most (rule 46), so the
 # prefix has 5; '/' separates the parts and cannot be in it.
@@ -40,8 +41,11 @@ class O2OSyncSettings(Document):
 		from frappe.types import DF
 
 		from o2o_sync.o2o_sync.doctype.o2o_sync_entity.o2o_sync_entity import O2OSyncEntity
+		from o2o_sync.o2o_sync.doctype.o2o_sync_notify_user.o2o_sync_notify_user import O2OSyncNotifyUser
 
-		conflict_strategy: DF.Literal["Hold for review", "ProcureUAT wins", "ERPNext wins"]
+		conflict_strategy: DF.Literal[
+			"Hold for review", "ProcureUAT wins", "ERPNext wins", "Latest edit wins"
+		]
 		database_connection: DF.Link | None
 		default_item: DF.Link | None
 		enabled: DF.Check
@@ -51,6 +55,7 @@ class O2OSyncSettings(Document):
 		last_pull_at: DF.Datetime | None
 		last_pull_summary: DF.SmallText | None
 		log_retention_days: DF.Int
+		notify_users: DF.TableMultiSelect[O2OSyncNotifyUser]
 		portal_user_id: DF.Int
 		pull_batch_size: DF.Int
 		pull_cursor_id: DF.Int
@@ -61,7 +66,12 @@ class O2OSyncSettings(Document):
 	# end: auto-generated types
 
 	def validate(self):
-		"""Check the whole form; throw one message listing every problem."""
+		"""Check the whole form; throw one message listing every problem.
+
+		Values saved from the console or REST are first read as the form gives them (an entity
+		id as a number, a batch size as text, a check as "true"; `field_values`), or refused.
+		"""
+		check_field_values(self, _("Invalid O2O Sync Settings"))
 		problems = []
 		self.validate_general(problems)
 		self.validate_items(problems)
@@ -80,7 +90,7 @@ class O2OSyncSettings(Document):
 		if self.enabled and not self.database_connection:
 			problems.append(_("Database Connection is required to enable the sync"))
 
-		self.invoice_prefix = (self.invoice_prefix or "").strip()
+		self.invoice_prefix = cstr(self.invoice_prefix).strip()
 		if self.invoice_prefix:
 			if len(self.invoice_prefix) > INVOICE_PREFIX_MAX_LENGTH:
 				problems.append(
@@ -133,8 +143,8 @@ class O2OSyncSettings(Document):
 		"""Each entity row: unique id, well-formed GSTIN, accounts and cost center of its own company."""
 		seen = {}
 		for row in self.entities:
-			row.entity_id = (row.entity_id or "").strip()
-			row.company_gstin = (row.company_gstin or "").strip().upper()
+			row.entity_id = cstr(row.entity_id).strip()
+			row.company_gstin = cstr(row.company_gstin).strip().upper()
 			where = _("Row {0} (entity {1})").format(row.idx, escape_html(row.entity_id))
 
 			if not row.entity_id.isdigit():
