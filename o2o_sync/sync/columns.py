@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from .money import paisa
+from .money import float_money
 from .records import PortalInvoice, PortalLine
 
 REQUISITIONS = "purchase_requisitions"
@@ -119,8 +119,9 @@ def _dt_column(key: str, table: str = REQUISITIONS) -> "Column":
 
 
 def _money_column(key: str, role: str) -> "Column":
-	# FLOAT money at full stored precision, rounded half-up to the paisa (contract, "Tables")
-	return Column(key, ORDER_ITEMS, role, select=f"{key} + 0 AS {key}", read=paisa, value=str)
+	# FLOAT money at full stored precision, rounded half-up to the paisa (contract, "Tables");
+	# NULL stays None (never ₹0) and reading never raises: the spec refuses the invoice by name
+	return Column(key, ORDER_ITEMS, role, select=f"{key} + 0 AS {key}", read=float_money, value=str)
 
 
 REGISTRY: tuple[Column, ...] = (

@@ -2,57 +2,154 @@
 
 Contract, "Tables": FLOAT money is read at full stored precision (`cost + 0`) and
 rounded half-up to the paisa; above ₹1,31,072 a FLOAT cannot hold every paisa, so
-such amounts reconcile within the column's resolution.
+such amounts reconcile within the column's resolution. Numbers stored as text follow a
+strict grammar (`parse_text_number`): a text that could be misread (exponent,
+hexadecimal, thousands grouped wrongly) is refused, never guessed, and NULL is never ₹0.
 """
 
 import math
+import re
 import struct
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 PAISA = Decimal("0.01")
 ZERO = Decimal("0")
 #: Largest amount (rupees) a FLOAT column stores to the paisa: 2**17.
 FLOAT_EXACT_LIMIT = Decimal(131072)
+#: ERPNext's Currency columns are decimal(21,9): amounts (rupees) must stay below 10**12.
+ERPNEXT_AMOUNT_LIMIT = Decimal(10**12)
+
+
+def shown(value, limit: int = 60) -> str:
+	"""`repr(value)` for a message, cut to `limit` characters of text (portal text can be
+	20,000 characters long): "'abc…' (20000 characters)"."""
+	if isinstance(value, str) and len(value) > limit:
+		return f"{value[:limit]!r}… ({len(value)} characters)"
+	return repr(value)
+
+
+#: Thousands separators a text amount may use (one kind per number): a comma, or a space
+#: (plain, no-break or narrow no-break).
+_COMMA, _SPACE = ",", " "
+_SPACES = frozenset(" \u00a0\u202f\u2009")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _why_not(text: str) -> str:
+	"""A short reason why `text` is not an amount, for the error message."""
+	lowered = text.strip().lower()
+	if re.search(r"nan|inf", lowered):
+		return "not a finite number"
+	if re.fullmatch(r"[-+]?\s*₹?\s*0x[0-9a-f]+", lowered):
+		return "hexadecimal is not accepted"
+	if re.fullmatch(r"[-+]?\s*₹?\s*[0-9.,]+e[-+]?[0-9]+", lowered):
+		return "exponent notation is not accepted"
+	if re.search(r"[0-9][,\s]+[0-9]", lowered):
+		return "digits grouped wrongly: group thousands as 1,25,000.50 or 125,000.50"
+	return "not a number"
+
+
+def _grouped_ok(groups: list[str]) -> bool:
+	"""Western (125,000) or Indian (1,25,000) grouping of an integer part split at its separator."""
+	if len(groups) < 2 or not all(_DIGITS.fullmatch(g) for g in groups):
+		return False
+	first, middle, last = groups[0], groups[1:-1], groups[-1]
+	if len(last) != 3 or first.startswith("0"):
+		return False
+	western = len(first) <= 3 and all(len(g) == 3 for g in middle)
+	indian = len(first) <= 2 and all(len(g) == 2 for g in middle)
+	return western or indian
+
+
+def _parse_text(text: str) -> Decimal | None:
+	"""The strict grammar of a text amount (see `parse_text_number`); ValueError otherwise."""
+	s = text.strip()
+	if s == "":
+		return None
+	body, negative = s, False
+	if body.startswith("-"):
+		negative, body = True, body[1:].lstrip()
+	if body.startswith("₹"):
+		body = body[1:].lstrip()
+	if not negative and body.startswith("-"):
+		negative, body = True, body[1:].lstrip()
+	whole, dot, fraction = body.partition(".")
+	if dot and not _DIGITS.fullmatch(fraction):
+		raise ValueError(f"{shown(text)} is not an amount: {_why_not(text)}")
+	if not _DIGITS.fullmatch(whole):
+		separators = {_SPACE if c in _SPACES else c for c in whole if not c.isascii() or not c.isdigit()}
+		if separators == {_COMMA}:
+			groups = whole.split(_COMMA)
+		elif separators == {_SPACE}:
+			groups = re.split("[" + "".join(_SPACES) + "]", whole)
+		else:
+			groups = []
+		if not _grouped_ok(groups):
+			raise ValueError(f"{shown(text)} is not an amount: {_why_not(text)}")
+		whole = "".join(groups)
+	number = Decimal(whole + (("." + fraction) if dot else ""))
+	return -number if negative else number
 
 
 def paisa(value) -> Decimal:
-	"""Round `value` (float, int, str or Decimal, rupees) half-up to the paisa.
+	"""Round `value` (rupees: float, int, Decimal, or text in the grammar of
+	`parse_text_number`) half-up to the paisa.
 
-	None becomes ₹0.00. Floats go through `repr` so 0.1 stays 0.1.
-	Raises ValueError for text that is not a number.
+	Floats go through `repr` so 0.1 stays 0.1. Raises ValueError for None (a NULL amount
+	is never ₹0), blank text, NaN or infinity, booleans and text that is not an amount.
 	"""
 	if value is None:
-		return ZERO.quantize(PAISA)
-	if isinstance(value, float):
-		if not math.isfinite(value):
-			raise ValueError(f"not a finite amount: {value!r}")
-		value = repr(value)
-	try:
-		return Decimal(value).quantize(PAISA, rounding=ROUND_HALF_UP)
-	except InvalidOperation:
-		raise ValueError(f"not an amount: {value!r}")
+		raise ValueError("no amount (NULL)")
+	number = parse_text_number(value)
+	if number is None:
+		raise ValueError(f"no amount (blank text {value!r})")
+	return number.quantize(PAISA, rounding=ROUND_HALF_UP)
 
 
 def parse_text_number(text) -> Decimal | None:
-	"""Parse a number the portal stores as text (`unit_rate`, `freight_cost`).
+	"""Parse a number the portal stores as text (`unit_rate`, `freight_cost`; contract,
+	"Tables": numbers as text).
 
-	Accepts ``1,250.50``, surrounding or inner spaces and a leading ₹; returns None for
-	None or blank text. Raises ValueError for anything else.
+	Strict grammar: ASCII digits with an optional decimal point and fraction (``1250.50``,
+	``14.285714``), surrounding spaces, a leading ₹ and a leading minus; thousands may be
+	grouped with commas or spaces, western (``125,000.50``, ``1 250.50``) or Indian
+	(``1,25,000.50``), one kind of separator per number. Refused (ValueError naming the
+	text and why): exponents (``1e3``), hexadecimal (``0x1F``), NaN and infinity, groups in
+	the wrong places (``12,50``, ``1,25,0.50``), underscores, other scripts' digits, any
+	other text. Returns a Decimal (negative when the text says so: the caller decides
+	whether the column allows it), or None for None and blank text. Numbers (int, float,
+	Decimal) are taken as they are when finite.
 	"""
 	if text is None:
 		return None
-	if isinstance(text, int | float | Decimal):
-		return Decimal(repr(text)) if isinstance(text, float) else Decimal(text)
-	cleaned = str(text).replace(",", "").replace(" ", "").replace("\u00a0", "").replace("₹", "")
-	if cleaned == "":
+	if isinstance(text, bool):
+		raise ValueError(f"{text!r} is not an amount")
+	if isinstance(text, float):
+		if not math.isfinite(text):
+			raise ValueError(f"{text!r} is not an amount: not a finite number")
+		return Decimal(repr(text))
+	if isinstance(text, int):
+		return Decimal(text)
+	if isinstance(text, Decimal):
+		if not text.is_finite():
+			raise ValueError(f"{text!r} is not an amount: not a finite number")
+		return text
+	if not isinstance(text, str):
+		raise ValueError(f"{shown(text)} is not an amount")
+	return _parse_text(text)
+
+
+def float_money(value):
+	"""A FLOAT money column's value as the pull reads it (`cost + 0`): rounded half-up to
+	the paisa (Decimal rupees), None for NULL, or the value unchanged when it is no finite
+	number. Never raises: one bad row must not stop the batch; the spec refuses the
+	invoice naming the column (`spec.py`)."""
+	if value is None:
 		return None
 	try:
-		number = Decimal(cleaned)
-	except InvalidOperation:
-		raise ValueError(f"not a number: {text!r}")
-	if not number.is_finite():
-		raise ValueError(f"not a number: {text!r}")
-	return number
+		return paisa(value)
+	except ValueError:
+		return value
 
 
 def float32_resolution(amount) -> Decimal:

@@ -3,7 +3,7 @@
 The port (`frappe_port`, or the in-memory one of the tests) only reads and writes
 ERPNext; what it writes and how it reads a figure is decided here:
 
-- how a new Supplier is named when the vendor's name is taken;
+- how a new Supplier is named when the vendor's name is taken, and which names it cannot take;
 - what a portal edit may change on a draft Purchase Invoice and what it keeps;
 - the Item Tax Template a GST slab gets;
 - the GST of each line the push sends, and what the supplier is owed.
@@ -15,9 +15,17 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from . import gst
+from .errors import InvoiceError
+from .money import shown
 from .records import InvoiceSpec, Vendor
 
 # ---------------------------------------------------------------- Suppliers
+
+
+#: Characters a Supplier's name and `supplier_name` (a Data field) hold in ERPNext.
+SUPPLIER_NAME_LENGTH = 140
+#: Characters Frappe refuses in a document's name (`frappe.model.naming.validate_name`).
+NAME_FORBIDDEN = "<>"
 
 
 def supplier_name_for(vendor: Vendor, name_taken: bool) -> str:
@@ -26,10 +34,28 @@ def supplier_name_for(vendor: Vendor, name_taken: bool) -> str:
 	Args: the `vendors` row; whether a Supplier already has the vendor's name (as its
 	name or its `supplier_name`). Returns the vendor's name, else when taken
 	"name - code", else (no code) "name - id": contract, "Pull": suppliers.
+
+	Raises InvoiceError (field `vendors.name`) for a name ERPNext cannot give a Supplier:
+	blank, holding `<` or `>` (Frappe refuses them in names), or longer than
+	`SUPPLIER_NAME_LENGTH`; a person links a Supplier (its ProcureUAT Vendor ID) or renames
+	the vendor on the portal (issue 7, hostile input).
 	"""
-	if not name_taken:
-		return vendor.name
-	return f"{vendor.name} - {vendor.code}" if vendor.code else f"{vendor.name} - {vendor.id}"
+	name = vendor.name
+	if name_taken:
+		name = f"{vendor.name} - {vendor.code}" if vendor.code else f"{vendor.name} - {vendor.id}"
+	if not vendor.name.strip():
+		problem = "is blank"
+	elif any(c in name for c in NAME_FORBIDDEN):
+		problem = "holds '<' or '>', which ERPNext refuses in a Supplier's name"
+	elif len(name) > SUPPLIER_NAME_LENGTH:
+		problem = f"makes a Supplier name of {len(name)} characters; ERPNext holds {SUPPLIER_NAME_LENGTH}"
+	else:
+		return name
+	raise InvoiceError(
+		f"vendors.name of vendor {vendor.id} ({shown(vendor.name)}) {problem}: set ProcureUAT Vendor ID"
+		" on an existing Supplier, or rename the vendor on the portal",
+		field="vendors.name",
+	)
 
 
 # ---------------------------------------------------------------- updating a draft from the portal

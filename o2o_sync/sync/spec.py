@@ -6,7 +6,7 @@ ERPNext side (the Supplier, Items, the entity's config) and returns an `InvoiceS
 `InvoiceError` naming the requisition, the line and the field. Amounts are Decimal rupees.
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from o2o_sync.constants import (
@@ -28,10 +28,23 @@ from .mapping import (
 	invoice_label,
 	slice_vendor_id,
 )
-from .money import PAISA, ZERO, amount_tolerance, beyond_float_precision, parse_text_number
+from .money import (
+	ERPNEXT_AMOUNT_LIMIT,
+	PAISA,
+	ZERO,
+	amount_tolerance,
+	beyond_float_precision,
+	paisa,
+	parse_text_number,
+	shown,
+)
 from .records import ExpectedTotals, InvoiceSpec, PortalInvoice, PortalLine, SpecLine, Vendor
 
 RATE_PLACES = Decimal("0.000001")  # Purchase Invoice Item `rate` has 6 decimals (Property Setter)
+#: Characters a Data field holds in ERPNext (`bill_no`; Frappe's default varchar length).
+DATA_LENGTH = 140
+#: The portal's DATETIME columns the header maps: an impossible value fails the invoice.
+DATE_COLUMNS = ("invoice_generated_at", "created_at", "delivery_date")
 
 
 def fail(inv: PortalInvoice, message: str, *, field: str, line: PortalLine | None = None):
@@ -64,9 +77,10 @@ def build_spec(
 	to six places) and the totals they must reconcile to.
 
 	Raises InvoiceError naming the requisition, the line and the field: no invoice number
-	or date, currency not INR, unknown vendor, no lines, zero or missing quantity, no Item,
-	a stock item, GST from an unregistered vendor, GST off every slab, bad freight, missing
-	GST accounts.
+	(or one longer than `bill_no` holds), no date or an impossible one (month or day 0),
+	currency not INR, no lines, unknown vendor, zero or missing quantity, NULL, unreadable,
+	negative or oversized money (`cost`, `gst_amt`, `unit_rate`, `freight_cost`), no Item,
+	a stock item, GST from an unregistered vendor, GST off every slab, missing GST accounts.
 	"""
 	posting = _check_header(inv, vendor)
 	split = gst.gst_split(vendor.normalized_gstin, entity.company_gstin)
@@ -99,24 +113,37 @@ def build_spec(
 
 
 def _check_header(inv: PortalInvoice, vendor: Vendor | None) -> date:
-	"""Refuse a header the pull cannot book; returns the posting date."""
+	"""Refuse a header the pull cannot book; returns the posting date.
+
+	Zero datetimes read as None (contract, "Tables"); a value the database keeps but no
+	calendar has (month or day 0) reaches here as text and fails naming its column."""
 	if not (inv.invoice_number or "").strip():
 		fail(inv, "invoice_number is empty", field="invoice_number")
+	if len(inv.invoice_number) > DATA_LENGTH:
+		fail(
+			inv,
+			f"invoice_number is {len(inv.invoice_number)} characters; ERPNext's bill_no holds {DATA_LENGTH}",
+			field="invoice_number",
+		)
+	for column in DATE_COLUMNS:
+		value = columns.value_of(inv, column)
+		if value is not None and not isinstance(value, datetime):
+			fail(inv, f"{column} {shown(value)} is not a valid date", field=column)
 	posting = invoice_date(inv)
 	if posting is None:
 		fail(inv, "neither invoice_generated_at nor created_at holds a date", field="invoice_generated_at")
 	if inv.currency_id not in (None, INR_CURRENCY_ID):
 		fail(inv, f"currency_id {inv.currency_id} is not INR (1)", field="currency_id")
+	if not inv.lines:
+		fail(inv, "has no lines (no purchase_order_items rows)", field="purchase_order_items")
 	if vendor is None:
 		vid = slice_vendor_id(inv)
 		fail(
 			inv,
 			f"vendor_id {vid or 'empty'} is not a known vendor",
 			field="vendor_id",
-			line=inv.lines[0] if inv.lines else None,
+			line=inv.lines[0],
 		)
-	if not inv.lines:
-		fail(inv, "has no lines", field="purchase_order_items")
 	return posting
 
 
@@ -129,13 +156,55 @@ def _line_description(line: PortalLine) -> str:
 	return " ".join(parts) + f" (line {line.id})"
 
 
+def _amount(inv: PortalInvoice, line: PortalLine, column: str) -> Decimal:
+	"""A line's FLOAT money column (`cost`, `gst_amt`) as Decimal rupees: never NULL (a NULL
+	amount is not ₹0), a finite number, not negative, within what ERPNext's Currency fields
+	hold. Raises InvoiceError naming the requisition, the line and the column."""
+	raw = columns.value_of(line, column)
+	if raw is None:
+		fail(inv, f"{column} is empty (NULL); a missing amount is never taken as ₹0", field=column, line=line)
+	try:
+		amount = paisa(raw)
+	except ValueError as e:
+		fail(inv, f"{column} {e}", field=column, line=line)
+	if amount < 0:
+		fail(
+			inv,
+			f"{column} ₹{amount} is negative; the pull books no negative amounts",
+			field=column,
+			line=line,
+		)
+	if amount >= ERPNEXT_AMOUNT_LIMIT:
+		fail(inv, f"{column} ₹{amount} is more than ERPNext's amounts hold", field=column, line=line)
+	return amount
+
+
+def _check_unit_rate(inv: PortalInvoice, line: PortalLine) -> None:
+	"""`unit_rate` (text, informational: the rate booked is cost / quantity) may be NULL or
+	blank (contract, "Tables"); otherwise it must be a non-negative amount in the grammar of
+	`money.parse_text_number`. Raises InvoiceError naming the line and `unit_rate`."""
+	try:
+		rate = parse_text_number(line.unit_rate)
+	except ValueError as e:
+		fail(inv, f"unit_rate {e}", field="unit_rate", line=line)
+	if rate is not None and rate < 0:
+		fail(inv, f"unit_rate {shown(line.unit_rate)} is negative", field="unit_rate", line=line)
+
+
 def _spec_line(inv, line: PortalLine, vendor: Vendor, split: str, entity, items, default_item) -> SpecLine:
 	"""One portal line as a Purchase Invoice Item: qty = quantity, rate = cost / quantity,
 	GST slab detected from cost and gst_amt (contract, "Pull": line, GST)."""
-	if not line.quantity or line.quantity <= 0:
+	quantity = line.quantity
+	if quantity is None:
 		fail(
-			inv, f"quantity {line.quantity!r} must be a whole number above zero", field="quantity", line=line
+			inv, "quantity is empty (NULL); it must be a whole number above zero", field="quantity", line=line
 		)
+	if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+		fail(
+			inv, f"quantity {shown(quantity)} must be a whole number above zero", field="quantity", line=line
+		)
+	cost, gst_amt = _amount(inv, line, "cost"), _amount(inv, line, "gst_amt")
+	_check_unit_rate(inv, line)
 	item = (items.get(line.product_id) if line.product_id else None) or default_item
 	if item is None:
 		fail(
@@ -151,18 +220,18 @@ def _spec_line(inv, line: PortalLine, vendor: Vendor, split: str, entity, items,
 			field="product_id",
 			line=line,
 		)
-	if line.gst_amt and split == gst.NO_GST:
+	if gst_amt and split == gst.NO_GST:
 		fail(
 			inv,
-			f"gst_amt ₹{line.gst_amt} charged by vendor {vendor.id} ({vendor.name}) who has no GSTIN (unregistered)",
+			f"gst_amt ₹{gst_amt} charged by vendor {vendor.id} ({vendor.name}) who has no GSTIN (unregistered)",
 			field="gst_amt",
 			line=line,
 		)
-	slab = gst.detect_slab(line.cost, line.gst_amt) if split != gst.NO_GST else ZERO
+	slab = gst.detect_slab(cost, gst_amt) if split != gst.NO_GST else ZERO
 	if slab is None:
 		fail(
 			inv,
-			f"gst_amt ₹{line.gst_amt} on cost ₹{line.cost} matches no GST slab ({', '.join(gst.format_rate(s) for s in gst.GST_SLABS)} %)",
+			f"gst_amt ₹{gst_amt} on cost ₹{cost} matches no GST slab ({', '.join(gst.format_rate(s) for s in gst.GST_SLABS)} %)",
 			field="gst_amt",
 			line=line,
 		)
@@ -170,11 +239,11 @@ def _spec_line(inv, line: PortalLine, vendor: Vendor, split: str, entity, items,
 		procureuat_item_id=line.id,
 		item_code=item.item_code,
 		description=_line_description(line),
-		qty=int(line.quantity),
-		rate=(line.cost / line.quantity).quantize(RATE_PLACES, rounding=ROUND_HALF_UP),
-		amount=line.cost,
+		qty=quantity,
+		rate=(cost / quantity).quantize(RATE_PLACES, rounding=ROUND_HALF_UP),
+		amount=cost,
 		gst_rate=slab,
-		gst_amt=line.gst_amt,
+		gst_amt=gst_amt,
 		uom=line.uom or None,
 		expense_account=entity.expense_account,
 		cost_center=entity.cost_center,
@@ -182,13 +251,18 @@ def _spec_line(inv, line: PortalLine, vendor: Vendor, split: str, entity, items,
 
 
 def _freight_line(inv: PortalInvoice, entity: EntityConfig, freight_item: ItemInfo | None) -> SpecLine | None:
-	"""`freight_cost` above zero as a line of the freight item, without GST (contract, "Pull")."""
+	"""`freight_cost` above zero as a line of the freight item, without GST (contract, "Pull").
+
+	The column is text (contract, "Tables"): blank means no freight; otherwise it must be a
+	non-negative amount in the grammar of `money.parse_text_number` (never misread)."""
 	try:
 		freight = parse_text_number(inv.freight_cost) or ZERO
 	except ValueError as e:
-		fail(inv, str(e), field="freight_cost")
+		fail(inv, f"freight_cost {e}", field="freight_cost")
 	if freight < 0:
-		fail(inv, f"freight_cost {inv.freight_cost!r} is negative", field="freight_cost")
+		fail(inv, f"freight_cost {shown(inv.freight_cost)} is negative", field="freight_cost")
+	if freight >= ERPNEXT_AMOUNT_LIMIT:
+		fail(inv, f"freight_cost ₹{freight} is more than ERPNext's amounts hold", field="freight_cost")
 	if freight == 0:
 		return None
 	if freight_item is None:
