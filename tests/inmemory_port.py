@@ -4,6 +4,12 @@ It keeps Purchase Invoices, Suppliers, Items and Sync Mappings in dicts, compute
 totals the way ERPNext does for these invoices (amount = qty × rate rounded to the
 paisa; each GST row = Σ amount × rate / 100, rounded once), and rolls back a savepoint
 by restoring a deep copy. What it writes follows the engine's `rules`, as the Frappe port's.
+
+Transactions as MariaDB keeps them: a transaction starts with the first write after a
+commit; `rollback()` returns to the last commit. `fail_on` injects a failure that is not
+about one invoice (a deadlock: the database rolls the whole transaction back, so the
+savepoint the engine holds no longer exists). The pull cursor and the entities read from
+the start are kept per Database Connection (`connection`).
 """
 
 import copy
@@ -14,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from o2o_sync.constants import F_INVOICE_NUMBER, F_ITEM_ID, F_PROCUREUAT_ID, F_SYNC_STATUS, FAILED, SYNCED
 from o2o_sync.sync import columns, rules
-from o2o_sync.sync.errors import InvoiceError
+from o2o_sync.sync.errors import InvoiceError, TransientError
 from o2o_sync.sync.mapping import ItemInfo
 from o2o_sync.sync.port import InvoiceState, LogEntry, MappingRecord
 from o2o_sync.sync.records import InvoiceSpec
@@ -32,36 +38,96 @@ class Store:
 	suppliers: dict = field(default_factory=dict)  # name -> {"tax_id", "vendor_id", "payment_terms"}
 	items: dict = field(default_factory=dict)  # code -> {"is_stock", "product_id"}
 	mappings: dict = field(default_factory=dict)
-	cursor: tuple = (None, 0)
+	cursors: dict = field(default_factory=dict)  # Database Connection -> (change time, requisition id)
+	pulled: dict = field(default_factory=dict)  # Database Connection -> entity ids read from the start
 	logs: list = field(default_factory=list)
 	closed_before: date | None = None
 	seq: int = 0
 
 
+class DatabaseAborted(Exception):
+	"""What pymysql raises when the database gave up on the transaction: `args` (code, text)."""
+
+
+DEADLOCK = (1213, "Deadlock found when trying to get lock; try restarting transaction")
+
+
 class InMemoryPort:
-	def __init__(self, registry=columns.REGISTRY):
+	def __init__(self, registry=columns.REGISTRY, connection="ProcureUAT"):
 		self.s = Store()
 		self.commits = 0
+		self.rollbacks = 0
 		self.registry = tuple(registry)  # the header fields its view holds (`columns.erpnext_header_fields`)
+		self.connection = connection  # the Database Connection the settings point at
+		self._committed: Store | None = None  # the store as of the last commit, once a write began
+		self._epoch = 0  # moves when the database aborts the transaction (savepoints gone)
 
 	# -- transactions
+	def _begin(self):
+		if self._committed is None:
+			self._committed = copy.deepcopy(self.s)
+
 	@contextmanager
 	def atomic(self):
-		saved = copy.deepcopy(self.s)
+		self._begin()
+		saved, epoch = copy.deepcopy(self.s), self._epoch
 		try:
 			yield
-		except BaseException:
+		except BaseException as e:
+			if self._epoch != epoch:  # the database rolled everything back: no savepoint to go to
+				raise DatabaseAborted(1305, "SAVEPOINT o2o_x does not exist") from e
 			self.s = saved
 			raise
 
 	def commit(self):
 		self.commits += 1
+		self._committed = None
+
+	def rollback(self):
+		self.rollbacks += 1
+		if self._committed is not None:
+			self.s = self._committed
+		self._committed = None
+
+	def is_transient(self, error):
+		seen = set()
+		while error is not None and id(error) not in seen:
+			seen.add(id(error))
+			if isinstance(error, DatabaseAborted | TransientError):
+				return True
+			error = error.__cause__ or error.__context__
+		return False
+
+	def fail_on(self, method, nth=1, times=1, error=DEADLOCK, aborts=True):
+		"""From now on, the `nth` call of port `method` (and the `times` - 1 calls after it; None:
+		every one) raises DatabaseAborted(`error`) before doing anything; with `aborts`, the
+		database first rolls back the whole transaction, as MariaDB does on a deadlock."""
+		real, calls = getattr(self, method), [0]
+
+		def failing(*args, **kwargs):
+			calls[0] += 1
+			if calls[0] >= nth and (times is None or calls[0] < nth + times):
+				if aborts and self._committed is not None:
+					self.s, self._committed = self._committed, None
+				self._epoch += aborts
+				raise DatabaseAborted(*error)
+			return real(*args, **kwargs)
+
+		setattr(self, method, failing)
 
 	def get_cursor(self):
-		return self.s.cursor
+		return self.s.cursors.get(self.connection, (None, 0))
 
 	def save_cursor(self, ts, rid):
-		self.s.cursor = (ts, rid)
+		self._begin()
+		self.s.cursors[self.connection] = (ts, rid)
+
+	def pulled_entities(self):
+		return set(self.s.pulled.get(self.connection, ()))
+
+	def save_pulled_entities(self, entity_ids):
+		self._begin()
+		self.s.pulled[self.connection] = set(entity_ids)
 
 	def get_mappings(self, keys):
 		return {k: copy.deepcopy(self.s.mappings[k]) for k in keys if k in self.s.mappings}
@@ -70,9 +136,11 @@ class InMemoryPort:
 		return [copy.deepcopy(m) for m in self.s.mappings.values() if m.status == status][:limit]
 
 	def save_mapping(self, record: MappingRecord):
+		self._begin()
 		self.s.mappings[record.key] = copy.deepcopy(record)
 
 	def write_logs(self, entries: list[LogEntry]):
+		self._begin()
 		self.s.logs.extend(entries)
 
 	# -- masters
@@ -147,6 +215,7 @@ class InMemoryPort:
 			has_payments=doc.get("paid", False),
 			view=self._view(doc),
 			amended_from=doc.get("amended_from"),
+			modified=doc.get("modified"),  # a test sets it (aware, in the site's zone) where it matters
 		)
 
 	def _view(self, doc):
@@ -237,6 +306,27 @@ class InMemoryPort:
 
 	def delete_invoice(self, name):
 		del self.s.invoices[name]
+
+	def amend_invoice(self, name, spec):
+		"""ERPNext's amendment: a draft copy named NAME-1 (-2, ...) with `amended_from`, the
+		spec's every field group applied as `update_invoice` does."""
+		old = self.s.invoices[name]
+		if old["docstatus"] != 2:
+			raise InvoiceError(
+				f"{name} is not cancelled; only a cancelled invoice can be amended", field="docstatus"
+			)
+		base, n = name.rsplit("-", 1) if old.get("amended_from") else (name, "0")
+		new = f"{base}-{int(n) + 1}"
+		self.s.invoices[new] = {
+			**copy.deepcopy(old),
+			"docstatus": 0,
+			"amended_from": name,
+			"tax_accounts": dict(spec.tax_accounts),
+			**copy.deepcopy(spec.tracking),
+		}
+		self.s.invoices[new].pop("modified", None)
+		groups = {"company", "items", "taxes", *spec.header}
+		return self.update_invoice(new, spec, groups)
 
 	# -- helpers for tests
 	def logs_of(self, status=None, operation=None):

@@ -21,10 +21,13 @@ the pull's cursor, not its two-minute overlap, is what finds an edit), naive Asi
 
 import copy
 import re
-import struct
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+
+from portal_storage import moment as _moment
+from portal_storage import read_back as _read
+from portal_storage import stored as _stored
 
 from o2o_sync.setup.portal_rows import (
 	DEFAULT_INVOICE_PREFIX,
@@ -46,8 +49,6 @@ from o2o_sync.sync.portal_writes import (
 from o2o_sync.sync.portal_writes import REQUISITION_COLUMNS as REQUISITION_WRITE_COLUMNS
 from o2o_sync.sync.records import PortalInvoice, Vendor
 
-#: FLOAT columns (stored as 32-bit floats).
-FLOAT_COLUMNS = frozenset({"cost", "gst_amt", "total_amt", "total_wt"})
 #: Column defaults of the schema (contract, "Tables"); other columns default to NULL.
 REQUISITION_DEFAULTS = {
 	"acknowledgement": 0,
@@ -65,29 +66,19 @@ START = datetime(2026, 11, 2, 9, 0, 0)
 STEP = timedelta(minutes=5)
 
 
-def _stored(column: str, value):
-	"""A value as the database keeps it: DATETIME to the second, FLOAT as 32 bits."""
-	if column in FLOAT_COLUMNS and value is not None:
-		return struct.unpack("f", struct.pack("f", float(Decimal(str(value)))))[0]
-	if isinstance(value, datetime):
-		return value.replace(microsecond=0)
-	if isinstance(value, date):
-		return datetime.combine(value, time())
-	return value
+def _impossible(value) -> bool:
+	"""`portal_reads._impossible`: an impossible date (zero month or day, kept as text; a year
+	before 1000) that is not the zero date."""
+	if isinstance(value, str):
+		return not value.startswith("0000-00-00")
+	return isinstance(value, datetime) and value <= datetime(1000, 1, 1)
 
 
-def _read(value):
-	"""A value as the client's SELECT returns it: zero or invalid datetimes are NULL."""
-	if isinstance(value, str) and value.startswith("0000-00-00"):
-		return None
-	if isinstance(value, datetime) and value <= datetime(1000, 1, 1):
-		return None
-	return value
-
-
-def _moment(value) -> datetime | None:
-	value = _read(value)
-	return value if isinstance(value, datetime) else None
+def _as_text(value) -> str:
+	"""`CAST(datetime AS CHAR)`: 'YYYY-MM-DD HH:MM:SS'."""
+	if isinstance(value, str):
+		return value
+	return f"{value.year:04d}-{value:%m-%d %H:%M:%S}"
 
 
 def _leading_number(text: str) -> int:
@@ -160,6 +151,12 @@ class InMemoryPortal:
 	def _selected(self, row: dict) -> dict:
 		return {c: _read(v) for c, v in row.items()} | {"change_ts": self._change_ts(row)}
 
+	def _date_fault(self, row: dict) -> str:
+		"""`portal_reads.DATE_FAULT`: the row's impossible dates as text, '' when none."""
+		parts = [f"{c} {_as_text(row[c])}" for c in ("updated_at", "created_at") if _impossible(row.get(c))]
+		bad_lines = sum(_impossible(li.get("updated_at")) for li in self._lines_of([row["id"]]))
+		return "; ".join(parts + ([f"{bad_lines} line(s) updated_at"] if bad_lines else []))
+
 	# ------------------------------------------------------------ reads (portal_reads.PortalReads)
 
 	def fetch_invoice_batch(
@@ -168,13 +165,18 @@ class InMemoryPortal:
 		limit: int,
 		entities: set[str],
 		from_date: date | None = None,
+		only_entities: set[str] | None = None,
 	) -> InvoiceBatch:
-		"""Next page by (change time, id) after `after` (exclusive); see `PortalReads`."""
+		"""Next page by (change time, id) after `after` (exclusive); see `PortalReads`.
+		`portal_now` is the portal's clock as it stands (`now`, not moved by the read)."""
 		after_key = (after[0] or EPOCH, after[1])
 		self.query_count += 1
+		wanted = None if only_entities is None else {str(e).strip() for e in only_entities}
 		rows = []
 		for row in self.requisitions.values():
 			if row.get("invoice_generated") != 1:
+				continue
+			if wanted is not None and str(row["entity"]).strip() not in wanted:
 				continue
 			if from_date:
 				moment = _moment(row.get("invoice_generated_at")) or _moment(row.get("created_at"))
@@ -188,6 +190,9 @@ class InMemoryPortal:
 		if not rows:
 			return batch
 		batch.last_key = (rows[-1]["change_ts"], rows[-1]["id"])
+		batch.portal_now = self.now
+		faults = {r["id"]: self._date_fault(self.requisitions[r["id"]]) for r in rows}
+		batch.date_faults = {i: fault for i, fault in faults.items() if fault}
 		for r in rows:
 			entity = str(r["entity"]).strip()
 			if entity not in entities:
@@ -232,6 +237,7 @@ class InMemoryPortal:
 		check_columns(header, REQUISITION_WRITE_COLUMNS)
 		for line in lines:
 			check_columns(line, LINE_WRITE_COLUMNS)
+		self.query_count += 2  # the invoice's named lock (GET_LOCK), its release (one process: never busy)
 		with self._transaction():
 			self.query_count += 1
 			existing = min(
@@ -290,6 +296,12 @@ class InMemoryPortal:
 		if requisition_id in self.requisitions:
 			values = {"is_invoice_cancel": 1, "invoice_cancel_date": when, "updated_at": when}
 			self._update(self.requisitions, requisition_id, REQUISITION_COLUMNS, values)
+
+	def rows_written_for(self, order_code: str) -> list[int]:
+		"""Ids of live rows carrying `order_code`, one statement; see `PortalWrites`."""
+		self.query_count += 1
+		rows = self.requisitions.items()
+		return sorted(i for i, r in rows if r.get("order_code") == order_code and not r["is_invoice_cancel"])
 
 	def set_finance_status(self, changes: dict[int, int]) -> None:
 		"""`finance_status` by requisition, one statement per distinct value; see `PortalWrites`."""

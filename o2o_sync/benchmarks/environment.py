@@ -73,7 +73,8 @@ def setup_environment(submit_pulled_invoices: int = 0) -> SyncEnvironment:
 	"""Build a fresh company, portal database, sshd bastion, Database Connection and settings.
 
 	Also empties Sync Mapping and Sync Log (the portal's ids restart at 1 in a new
-	database), unlinks Suppliers from earlier runs' vendors and resets the pull cursor.
+	database) and unlinks Suppliers from earlier runs' vendors; the pull cursor is the new
+	Database Connection's, so it starts empty.
 	The portal database lives on `portal_schema.db_server()`. Commits. Raises
 	`portal_bastion.SshdNotAvailable` without OpenSSH, pymysql errors without MariaDB.
 	"""
@@ -151,8 +152,6 @@ def setup_environment(submit_pulled_invoices: int = 0) -> SyncEnvironment:
 			"log_retention_days": 30,
 			"conflict_strategy": HOLD_FOR_REVIEW,
 			"pull_from_date": None,
-			"pull_cursor_updated_at": None,
-			"pull_cursor_id": 0,
 		}
 	)
 	settings.set(

@@ -82,6 +82,13 @@ def save_connection(name: str, database_name: str, server: dict, user: str, pass
 		}
 	)
 	doc.save(ignore_permissions=True)
+	# the demo database is new: the pull starts from the start on it (the cursor is the connection's)
+	frappe.db.set_value(
+		DATABASE_CONNECTION,
+		doc.name,
+		{"pull_cursor_updated_at": None, "pull_cursor_id": 0, "pulled_entities": None},
+		update_modified=False,
+	)
 
 
 def ensure_item(item_code: str, description: str) -> str:
@@ -113,18 +120,15 @@ def ensure_item(item_code: str, description: str) -> str:
 def update_settings(connection_name: str, company: str | None, entity_gstin: str) -> list[str]:
 	"""Point O2O Sync Settings at the demo where nothing is set yet; returns the next steps for a person.
 
-	Sets the Database Connection when none is set (and then restarts the pull cursor: the demo
-	database is new), the default and freight items when missing, and with `company` the
+	Sets the Database Connection when none is set (its pull cursor restarted with the demo
+	database: `save_connection`), the default and freight items when missing, and with `company` the
 	entity row of the demo entity.
 	"""
 	settings = frappe.get_doc(SETTINGS)
 	steps = []
 	if not settings.database_connection:
 		settings.database_connection = connection_name
-	if settings.database_connection == connection_name:
-		settings.pull_cursor_updated_at = None
-		settings.pull_cursor_id = 0
-	else:
+	if settings.database_connection != connection_name:
 		steps.append(
 			_(
 				"O2O Sync Settings uses Database Connection {0}; set it to {1} to pull from the demo portal"

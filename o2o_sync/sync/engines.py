@@ -17,12 +17,15 @@ from .config import ConnectionConfig
 from .frappe_port import FrappePort, FrappePushPort
 from .mapping import EntityConfig, PullSettings
 from .pull import PullEngine
+from .pull_run import TRANSIENT_RETRIES
 from .push import PushEngine, PushSettings
 
 #: `pull_batch_size` when the settings hold none
 DEFAULT_PULL_BATCH_SIZE = 200
 #: `invoice_prefix` when the settings hold none (GST invoice numbers PREFIX/YY-YY/NNNN)
 DEFAULT_INVOICE_PREFIX = "O2O"
+#: `reconcile_days` when the settings hold none
+DEFAULT_RECONCILE_DAYS = 30
 
 
 def sync_enabled() -> bool:
@@ -105,9 +108,34 @@ def portal_client(connection: str | None = None):
 
 def pull_engine(settings: PullSettings | None = None) -> PullEngine:
 	"""A `PullEngine` over the Frappe port, the process's portal client and `settings`
-	(default: `pull_settings()`). Raises ProcureUATConnectionError when the portal is unreachable."""
+	(default: `pull_settings()`). The port keeps the cursor of the Database Connection the
+	settings name; a page failing for a reason not about one invoice is tried again
+	`transient_retries` times (O2O Sync Settings, default 3, 1 to 10). Raises
+	ProcureUATConnectionError when the portal is unreachable."""
 	settings = settings or pull_settings()
-	return PullEngine(FrappePort(gst_accounts(settings)), portal_client(), settings)
+	connection = frappe.db.get_single_value(SETTINGS, "database_connection")
+	return PullEngine(
+		FrappePort(gst_accounts(settings), connection=connection),
+		portal_client(connection),
+		settings,
+		transient_retries=transient_retries(),
+	)
+
+
+def transient_retries() -> int:
+	"""O2O Sync Settings' `transient_retries`, kept within 1 to 10; empty or 0 (an Int field
+	never set reads 0): `TRANSIENT_RETRIES`."""
+	return (
+		min(10, max(0, cint(frappe.db.get_single_value(SETTINGS, "transient_retries")))) or TRANSIENT_RETRIES
+	)
+
+
+def reconcile_days(days=None) -> int:
+	"""Days of portal changes the reconciliation compares: `days` when given, else O2O Sync
+	Settings' `reconcile_days` (empty: `DEFAULT_RECONCILE_DAYS`), kept within 1 to 3650."""
+	if days in (None, ""):
+		days = frappe.db.get_single_value(SETTINGS, "reconcile_days") or DEFAULT_RECONCILE_DAYS
+	return min(3650, max(1, cint(days)))
 
 
 def push_engine(settings=None) -> PushEngine:

@@ -61,3 +61,17 @@ class HostKeyNotConfigured(HostKeyMismatch):
 	"""
 
 	reason = "host_key_not_configured"
+
+
+class TransientError(O2OSyncError):
+	"""A failure that is not about one invoice: ERPNext's database lost the connection,
+	deadlocked, timed out waiting for a lock or rolled the whole transaction back under the
+	engine (its savepoint no longer exists), or the worker is going away.
+
+	The pull rolls back the batch it was in (nothing of it is claimed: no count, no Sync Log
+	row, no cursor move), retries it with backoff, and after the last attempt stops the run
+	leaving the cursor where it was (`pull_run.PullRun`). `reason` is the short text of the
+	underlying error, for the Sync Log; it never holds a secret.
+	"""
+
+	reason = "transient"

@@ -49,6 +49,8 @@ class MappingRecord:
 	conflict_fields: str | None = None
 	last_error: str | None = None
 	name: str | None = None
+	#: why the mapping is in Conflict (`constants.HELD_REASONS`); None unless it is
+	held_reason: str | None = None
 
 	@property
 	def key(self) -> tuple[int, int]:
@@ -60,7 +62,9 @@ class InvoiceState:
 	"""A Purchase Invoice as the engine sees it after ERPNext computed it.
 
 	`view` is the canonical dict of mapped fields (see `ERPNextPort.insert_invoice`),
-	`gst_total` the sum of the company's CGST/SGST/IGST rows (TDS left out).
+	`gst_total` the sum of the company's CGST/SGST/IGST rows (TDS left out). `modified` is
+	the document's last change, an aware datetime in the site's time zone (Frappe keeps
+	`modified` naive in the System Settings time zone; the port attaches it).
 	"""
 
 	name: str
@@ -73,6 +77,7 @@ class InvoiceState:
 	view: dict = field(default_factory=dict)
 	is_return: bool = False
 	amended_from: str | None = None
+	modified: datetime | None = None
 
 
 @dataclass
@@ -100,11 +105,29 @@ class ERPNextPort(Protocol):
 	def commit(self) -> None:
 		"""Make what was done so far durable."""
 
+	def rollback(self) -> None:
+		"""Undo everything since the last commit (the pull's page that failed for a reason not
+		about one invoice). When the database connection is gone, open a new one: nothing
+		uncommitted survived on it anyway."""
+
+	def is_transient(self, error: BaseException) -> bool:
+		"""True when `error` is not about one invoice but about the database or the worker:
+		connection lost, deadlock, lock wait timeout, the transaction rolled back under the
+		engine (a savepoint that no longer exists), the job being stopped. The pull then
+		rolls back the whole page and retries it; it never marks an invoice Failed for it."""
+
 	def get_cursor(self) -> tuple[datetime | None, int]:
-		"""The pull cursor: (`updated_at` watermark, last requisition id)."""
+		"""The pull cursor of the portal the sync points at (its Database Connection):
+		(change-time watermark, naive Asia/Kolkata portal time, or None; last requisition id)."""
 
 	def save_cursor(self, updated_at: datetime | None, requisition_id: int) -> None:
-		"""Move the pull cursor."""
+		"""Move the pull cursor of that portal (in the current transaction)."""
+
+	def pulled_entities(self) -> set[str]:
+		"""Portal entity ids of that portal whose invoices the pull has read from the start."""
+
+	def save_pulled_entities(self, entity_ids: set[str]) -> None:
+		"""Replace that list (in the current transaction)."""
 
 	def get_mappings(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], MappingRecord]:
 		"""Sync Mappings for (requisition id, vendor id) pairs, in one read."""
@@ -172,6 +195,11 @@ class ERPNextPort(Protocol):
 
 	def delete_invoice(self, name: str) -> None:
 		"""Delete a draft Purchase Invoice (the app's own links do not block it)."""
+
+	def amend_invoice(self, name: str, spec: InvoiceSpec) -> InvoiceState:
+		"""A draft amendment of cancelled invoice `name` (`amended_from`, ERPNext's amended
+		name) with every field group of the spec applied as `update_invoice` does (what
+		the portal does not map is kept from the cancelled invoice)."""
 
 
 class ERPNextPushPort(Protocol):

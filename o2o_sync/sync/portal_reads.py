@@ -7,6 +7,12 @@ step come from the column registry (`columns.HEADER_SELECT`, `columns.LINE_SELEC
 `invoice_from_row`, `line_from_row`): datetimes that are zero or invalid read as None,
 FLOAT money at full precision (`cost + 0`) rounded half-up to the paisa. A pull batch
 sends three statements whatever its line count: headers, lines, vendors.
+
+Time (contract: the portal's clock is Asia/Kolkata local time, no zone stored): the page
+also returns the portal's own NOW() (`InvoiceBatch.portal_now`, in the headers' statement),
+so the pull can keep its cursor behind the portal's clock without comparing portal times
+with ERPNext's. A change time is built only from real dates: an impossible one (zero month
+or day, a year before 1000) is left out of it and named in `InvoiceBatch.date_faults`.
 """
 
 from dataclasses import dataclass, field
@@ -18,12 +24,44 @@ from .records import PortalInvoice, Vendor
 #: Start of the cursor when nothing was read yet.
 EPOCH = datetime(1970, 1, 1)
 
+
+def _real_date(column: str) -> str:
+	"""SQL: true when the DATETIME `column` holds a real date (no zero month or day, from year
+	1000 on: what MariaDB may store under a lax `sql_mode` besides real dates)."""
+	return f"({column} > '1000-01-01' AND MONTH({column}) > 0 AND DAYOFMONTH({column}) > 0)"
+
+
+def _if_real(column: str) -> str:
+	"""SQL: the DATETIME `column` when it holds a real date, else NULL."""
+	return f"IF({_real_date(column)}, {column}, NULL)"
+
+
+def _impossible(column: str) -> str:
+	"""SQL: 1 when `column` holds an impossible date that is not the zero date
+	('0000-00-00 00:00:00' is the portal's habitual "no date" and reads as NULL), else 0."""
+	return f"IF({column} IS NOT NULL AND {column} <> 0 AND NOT {_real_date(column)}, 1, 0)"
+
+
+#: Per requisition: its lines' newest real `updated_at` and how many lines hold an impossible one.
+LINE_TIMES = (
+	f"SELECT purchase_order_id, MAX({_if_real('updated_at')}) AS max_updated_at,"
+	f" SUM({_impossible('updated_at')}) AS bad_line_dates FROM purchase_order_items"
+)
 #: An invoice's change time (contract, "What maps to what"): the newest of its own
-#: `updated_at` (else `created_at`) and its lines' `updated_at` (`li.max_updated_at`).
+#: `updated_at` (else `created_at`) and its lines' `updated_at` (`li.max_updated_at`); only
+#: real dates count (none at all: 1970-01-01, the start of the cursor).
 CHANGE_TS = (
-	"CAST(GREATEST(COALESCE(IF(pr.updated_at > '1000-01-01', pr.updated_at, NULL),"
-	" IF(pr.created_at > '1000-01-01', pr.created_at, NULL), '1970-01-01 00:00:00'),"
+	f"CAST(GREATEST(COALESCE({_if_real('pr.updated_at')},"
+	f" {_if_real('pr.created_at')}, '1970-01-01 00:00:00'),"
 	" COALESCE(li.max_updated_at, '1970-01-01 00:00:00')) AS DATETIME)"
+)
+#: The impossible dates of an invoice, as text ('' when none): the header's `updated_at` and
+#: `created_at` as stored, and the number of lines whose `updated_at` is impossible.
+DATE_FAULT = (
+	"CONCAT_WS('; ',"
+	f" IF({_impossible('pr.updated_at')}, CONCAT('updated_at ', CAST(pr.updated_at AS CHAR)), NULL),"
+	f" IF({_impossible('pr.created_at')}, CONCAT('created_at ', CAST(pr.created_at AS CHAR)), NULL),"
+	" IF(li.bad_line_dates > 0, CONCAT(li.bad_line_dates, ' line(s) updated_at'), NULL))"
 )
 #: The `vendors` columns read; never `*`: the table holds credentials (contract, `vendors`).
 VENDOR_COLUMNS = "id, name, code, gstn, status, address, email"
@@ -40,13 +78,18 @@ class InvoiceBatch:
 
 	`skipped` counts rows of unmapped entities by entity; `last_key` is the cursor
 	position (change time, requisition id) after the page; `rows_read` counts every
-	header row read, mapped or not.
+	header row read, mapped or not. `portal_now` is the portal's NOW() when it read the
+	page (naive Asia/Kolkata; None for an empty page): the portal's clock, which differs
+	between two portals and is left out of comparing pages. `date_faults` names, by
+	requisition id, the impossible dates of the page's invoices (see `DATE_FAULT`).
 	"""
 
 	invoices: list[PortalInvoice] = field(default_factory=list)
 	skipped: dict[str, int] = field(default_factory=dict)
 	last_key: tuple[datetime, int] | None = None
 	rows_read: int = 0
+	portal_now: datetime | None = field(default=None, compare=False)
+	date_faults: dict[int, str] = field(default_factory=dict)
 
 
 def vendor_from_row(r: dict) -> Vendor:
@@ -74,19 +117,26 @@ class PortalReads:
 		limit: int,
 		entities: set[str],
 		from_date: date | None = None,
+		only_entities: set[str] | None = None,
 	) -> InvoiceBatch:
 		"""Read the next page of invoices by change time (contract, "What maps to what").
 
 		Args: `after` = (change time, requisition id) already read, exclusive (None time:
 		from the start); `limit` rows; `entities` = mapped portal entity ids (others are
-		only counted); `from_date` = earliest invoice date to read (cut-over).
-		Returns an InvoiceBatch ordered by (change time, id). Two statements, whatever the
-		line count.
+		only counted); `from_date` = earliest invoice date to read (cut-over);
+		`only_entities` = read only these entities' rows (a backfill of newly mapped
+		entities; None: every entity).
+		Returns an InvoiceBatch ordered by (change time, id), with the portal's NOW().
+		Two statements, whatever the line count.
 		"""
 		after_ts, after_id = after
 		after_ts = after_ts or EPOCH
 		where = ["pr.invoice_generated = 1"]
 		params: list = []
+		if only_entities is not None:
+			wanted = sorted({str(e).strip() for e in only_entities}) or [""]
+			where.append(f"TRIM(pr.entity) IN ({placeholders(wanted)})")
+			params.extend(wanted)
 		if from_date:
 			where.append(
 				"COALESCE(IF(pr.invoice_generated_at > '1000-01-01', pr.invoice_generated_at, NULL),"
@@ -94,10 +144,10 @@ class PortalReads:
 			)
 			params.append(from_date)
 		sql = (
-			f"SELECT {HEADER_SELECT}, {CHANGE_TS} AS change_ts"
+			f"SELECT {HEADER_SELECT}, {CHANGE_TS} AS change_ts, {DATE_FAULT} AS date_fault,"
+			" NOW() AS portal_now"
 			" FROM purchase_requisitions pr"
-			" LEFT JOIN (SELECT purchase_order_id, MAX(IF(updated_at > '1000-01-01', updated_at, NULL)) AS max_updated_at"
-			" FROM purchase_order_items GROUP BY purchase_order_id) li ON li.purchase_order_id = pr.id"
+			f" LEFT JOIN ({LINE_TIMES} GROUP BY purchase_order_id) li ON li.purchase_order_id = pr.id"
 			f" WHERE {' AND '.join(where)}"
 			" HAVING change_ts > %s OR (change_ts = %s AND pr.id > %s)"
 			" ORDER BY change_ts, pr.id LIMIT %s"
@@ -107,6 +157,8 @@ class PortalReads:
 		if not rows:
 			return batch
 		batch.last_key = (rows[-1]["change_ts"], rows[-1]["id"])
+		batch.portal_now = rows[-1]["portal_now"]
+		batch.date_faults = {r["id"]: r["date_fault"] for r in rows if r["date_fault"]}
 		mapped = [r for r in rows if str(r["entity"]).strip() in entities]
 		for r in rows:
 			entity = str(r["entity"]).strip()
@@ -125,8 +177,7 @@ class PortalReads:
 			return []
 		rows = self._query(
 			f"SELECT {HEADER_SELECT}, {CHANGE_TS} AS change_ts FROM purchase_requisitions pr"
-			" LEFT JOIN (SELECT purchase_order_id, MAX(IF(updated_at > '1000-01-01', updated_at, NULL)) AS max_updated_at"
-			f" FROM purchase_order_items WHERE purchase_order_id IN ({placeholders(ids)}) GROUP BY purchase_order_id) li"
+			f" LEFT JOIN ({LINE_TIMES} WHERE purchase_order_id IN ({placeholders(ids)}) GROUP BY purchase_order_id) li"
 			" ON li.purchase_order_id = pr.id"
 			f" WHERE pr.id IN ({placeholders(ids)}) ORDER BY pr.id",
 			[*ids, *ids],

@@ -2,41 +2,53 @@
 
 Incremental on a cursor over the portal's change time and id, idempotent by a hash of each
 invoice's mapped columns (`columns.portal_view`), one savepoint per Purchase Invoice so an
-invoice is written whole or not at all, and a failed invoice retried on every run. What
-happens to one invoice is decided in `pull_decisions.py`; Suppliers and Items are resolved
-in `pull_masters.py`.
+invoice is written whole or not at all, and a failed invoice retried on every run. The run
+(pages, the cursor, failures not about one invoice, dates the cursor cannot trust) is in
+`pull_run.py`; what happens to one invoice is decided in `pull_decisions.py`; Suppliers and
+Items are resolved in `pull_masters.py`.
 """
 
 import copy
 import time
 import traceback
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from . import columns
 from . import mapping as m
-from .errors import InvoiceError, O2OSyncError
-from .port import CONFLICT, FAILED, PULL, SKIPPED, SUCCESS, SYNCED, ERPNextPort, LogEntry, MappingRecord
+from .errors import InvoiceError, O2OSyncError, TransientError
+from .port import (
+	CONFLICT,
+	FAILED,
+	ORIGIN_ERPNEXT,
+	PULL,
+	SUCCESS,
+	SYNCED,
+	ERPNextPort,
+	LogEntry,
+	MappingRecord,
+)
 from .pull_decisions import InvoiceDecisions, Outcome
 from .pull_masters import MasterResolution
+from .pull_run import CURSOR_OVERLAP_SECONDS, TRANSIENT_RETRIES, PullRun, first_cause
 from .records import PortalInvoice, Vendor
 
-#: Seconds of portal history re-read behind the cursor on every run, so an edit made in
-#: the same second as the last row read (or committed late) is not missed; unchanged
-#: rows in the overlap are skipped by hash.
-CURSOR_OVERLAP_SECONDS = 120
+#: Characters the Sync Mapping's `procureuat_invoice_number` (a Data field) holds.
+MAPPING_NUMBER_LENGTH = 140
 COUNT_KEYS = ("created", "updated", "unchanged", "cancelled", "failed", "linked", "conflict", "deleted")
 
 __all__ = ["COUNT_KEYS", "CURSOR_OVERLAP_SECONDS", "Outcome", "PullEngine"]
 
 
-class PullEngine(InvoiceDecisions, MasterResolution):
-	"""Runs one pull.
+class PullEngine(PullRun, InvoiceDecisions, MasterResolution):
+	"""Runs one pull (`run`, in `pull_run.PullRun`).
 
 	Args: `port`, an `ERPNextPort`; `client`, a `procureuat_client.ProcureUATClient` (or
 	anything with its `fetch_invoice_batch`, `fetch_invoices` and `fetch_vendors`);
-	`settings`, the `mapping.PullSettings`; `clock`, the time written as `last_synced_at`;
-	`registry`, the column registry (`columns.REGISTRY`).
+	`settings`, the `mapping.PullSettings`; `clock`, the time written as `last_synced_at`
+	(ERPNext's; never compared with portal times); `registry`, the column registry
+	(`columns.REGISTRY`); `sleep(seconds)`, the wait between retries of a page that failed
+	for a reason not about one invoice; `transient_retries`, how many such retries.
 	"""
 
 	def __init__(
@@ -46,7 +58,10 @@ class PullEngine(InvoiceDecisions, MasterResolution):
 		settings: m.PullSettings,
 		clock=datetime.now,
 		registry=columns.REGISTRY,
+		sleep=time.sleep,
+		transient_retries: int = TRANSIENT_RETRIES,
 	):
+		self._init_run(sleep, transient_retries)
 		self.port = port
 		self.client = client
 		self.settings = settings
@@ -57,70 +72,43 @@ class PullEngine(InvoiceDecisions, MasterResolution):
 		self._items = {}
 		self._logs: list[LogEntry] = []
 		self._read_cache: dict[tuple, object] = {}  # read-only facts for this run (items, terms, dates)
-
-	# ------------------------------------------------------------ run
-
-	def run(self, limit: int | None = None) -> dict:
-		"""Pull what changed since the cursor, then retry failed invoices.
-
-		Args: `limit`, the most portal invoices to read this run (None: all).
-		Returns the counts: created, updated, unchanged, cancelled, failed, linked,
-		conflict, deleted (Purchase Invoices), plus `skipped` (invoices of unmapped
-		entities) and `batches`. Raises `ProcureUATConnectionError` when the portal is
-		unreachable; what was committed before stays, the cursor never skips an invoice.
-		"""
-		started = time.monotonic()
-		seen: set[tuple[int, int]] = set()
-		skipped = Counter()
-		cursor_ts, cursor_id = self.port.get_cursor()
-		after = (cursor_ts - timedelta(seconds=CURSOR_OVERLAP_SECONDS), 0) if cursor_ts else (None, 0)
-		batch_size = max(1, int(self.settings.pull_batch_size or 200))
-		read = batches = 0
-		while limit is None or read < limit:
-			size = batch_size if limit is None else min(batch_size, limit - read)
-			batch = self.client.fetch_invoice_batch(
-				after, size, set(self.settings.entities), from_date=self.settings.from_date
-			)
-			if not batch.rows_read:
-				break
-			batches += 1
-			read += batch.rows_read
-			skipped.update(batch.skipped)
-			self._process(batch.invoices, seen)
-			after = batch.last_key
-			if cursor_ts is None or (after[0], after[1]) > (cursor_ts, cursor_id):
-				cursor_ts, cursor_id = after
-				self.port.save_cursor(cursor_ts, cursor_id)
-			self._flush()
-			if batch.rows_read < size:
-				break
-
-		self._retry_failed(seen)
-		for entity, n in sorted(skipped.items()):
-			self._log(
-				"Skip",
-				SKIPPED,
-				f"{n} invoice(s) of portal entity {entity} skipped: the entity is not mapped to a Company in O2O Sync Settings",
-			)
-		result = dict(self.counts)
-		result["skipped"] = sum(skipped.values())
-		result["batches"] = batches
-		self._log(
-			"Pull Run",
-			FAILED if self.counts["failed"] else SUCCESS,
-			"Pull finished: " + ", ".join(f"{k} {v}" for k, v in result.items()),
-			duration_ms=int((time.monotonic() - started) * 1000),
-		)
-		self._flush()
-		return result
+		#: called after each committed batch with (counts so far, portal rows read, batches);
+		#: the desk's progress bar and the CLI's (see `pull_progress`); None: nothing told
+		self.on_batch = None
 
 	def _retry_failed(self, seen: set[tuple[int, int]]):
-		failed = [r for r in self.port.mappings_with_status(FAILED, 1000) if r.key not in seen]
+		"""Retry the pull's own failures. A Failed mapping of an invoice ERPNext pushed is the
+		push's failure (`PushEngine`, retried by the push): the pull never marks it Synced."""
+		failed = [
+			r
+			for r in self.port.mappings_with_status(FAILED, 1000)
+			if r.key not in seen and r.origin != ORIGIN_ERPNEXT
+		]
 		if not failed:
 			return
 		invoices = self.client.fetch_invoices(sorted({r.procureuat_id for r in failed}))
 		self._process(invoices, seen, only={r.key for r in failed}, force=True)
 		self._flush()
+
+	def retry(self, requisition_ids, keys=None) -> dict:
+		"""Pull these portal invoices again now, changed or not: a person's **Retry**.
+
+		Args: `requisition_ids`, portal `purchase_requisitions.id`s; `keys`, (requisition id,
+		vendor id) slices: a requisition some key names is retried for those vendors only, one
+		no key names for every vendor slice (of a mapped entity). Returns this retry's counts
+		(`COUNT_KEYS`). The cursor does not move. Raises ProcureUATConnectionError when the
+		portal is unreachable.
+		"""
+		keys = {(int(k[0]), int(k[1])) for k in keys or ()}
+		limited = {k[0] for k in keys}
+		invoices = self.client.fetch_invoices(sorted({int(i) for i in requisition_ids}))
+		whole = [inv for inv in invoices if inv.id not in limited]
+		if whole:
+			self._process(whole, set(), force=True)
+		if len(whole) < len(invoices):
+			self._process([inv for inv in invoices if inv.id in limited], set(), only=keys, force=True)
+		self._flush()
+		return dict(self.counts)
 
 	def _flush(self):
 		if self._logs:
@@ -175,9 +163,13 @@ class PullEngine(InvoiceDecisions, MasterResolution):
 		started = time.monotonic()
 		view = columns.portal_view(inv, self.registry)
 		portal_hash = columns.view_hash(view)
-		if record and not force and record.portal_hash == portal_hash and record.status in (SYNCED, CONFLICT):
+		# a failed push (a Failed mapping of origin ERPNext) is the push's to clear, never the pull's
+		pushed_failed = bool(record) and record.origin == ORIGIN_ERPNEXT and record.status == FAILED
+		settled = (SYNCED, CONFLICT, FAILED) if pushed_failed else (SYNCED, CONFLICT)
+		if record and not force and record.portal_hash == portal_hash and record.status in settled:
 			self.counts["unchanged"] += 1
 			return
+		self._report_dates(inv, record)
 		record = record or MappingRecord(procureuat_id=key[0], procureuat_vendor_id=key[1])
 		record.entity_id = str(inv.entity)
 		record.procureuat_invoice_number = inv.invoice_number
@@ -191,10 +183,12 @@ class PullEngine(InvoiceDecisions, MasterResolution):
 				record.last_synced_at = self.clock()
 				if outcome.count == "conflict":
 					record.status, record.last_error = CONFLICT, outcome.message
-				else:
+				elif not pushed_failed:
 					record.status, record.last_error, record.conflict_fields = SYNCED, None, None
 				self.port.save_mapping(record)
 		except Exception as e:
+			if self._is_transient(e):  # not about this invoice: the whole page goes back (pull_run)
+				raise TransientError(f"{m.invoice_label(inv)}: {first_cause(e)}") from e
 			for vendor_id in set(self._suppliers) - cached:
 				self._suppliers.pop(vendor_id, None)
 			self._fail(inv, before, e, started)
@@ -211,17 +205,27 @@ class PullEngine(InvoiceDecisions, MasterResolution):
 			)
 
 	def _fail(self, inv: PortalInvoice, record: MappingRecord, error: Exception, started: float):
-		"""Mark the mapping Failed with a message naming the invoice and the field."""
+		"""Mark the mapping Failed with a message naming the invoice and the field.
+
+		A failed invoice is retried every run (contract, "Pull"); it writes a Failed Sync Log
+		row (with its traceback) only when the failure differs from the mapping's
+		`last_error`, so an unchanged failure is one row, not one per run. It is counted in
+		`failed` every run."""
 		if isinstance(error, O2OSyncError):
 			message = str(error)
 			if isinstance(error, InvoiceError) and error.invoice is None:
 				message = f"{m.invoice_label(inv)}: {message}"
 		else:
 			message = f"{m.invoice_label(inv)}: {type(error).__name__}: {error}"
+		repeated = record.status == FAILED and record.last_error == message
 		record.status, record.last_error = FAILED, message
+		if len(record.procureuat_invoice_number or "") > MAPPING_NUMBER_LENGTH:  # a Data field
+			record.procureuat_invoice_number = record.procureuat_invoice_number[:MAPPING_NUMBER_LENGTH]
 		with self.port.atomic():
 			self.port.save_mapping(record)
 		self.counts["failed"] += 1
+		if repeated:
+			return
 		self._log(
 			"Create" if not record.purchase_invoice else "Update",
 			FAILED,

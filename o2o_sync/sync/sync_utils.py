@@ -7,6 +7,8 @@ From `bench --site SITE console`::
         sync_utils.test_database_connection()
         sync_utils.bulk_sync_from_external(from_date="2026-04-01")
         sync_utils.manual_sync_invoice_to_external("ACC-PINV-2026-00012")
+        sync_utils.rescan_from_date("2026-10-01")  # read again from a date, nothing duplicated
+        sync_utils.reconcile_now(days=7)  # compare with the portal, apply what the cursor missed
 
 Nothing is defined here: each name is the function of the module that owns it, so
 `bench execute o2o_sync.sync.sync_utils.X` and `frappe.call` on that path run exactly it
@@ -15,9 +17,16 @@ Nothing is defined here: each name is the function of the module that owns it, s
 - desk actions, with their role checks: `desk`
 - scheduler entry points: `scheduler`
 - O2O Sync Settings read for the engines, and the portal client: `engines`
+- what the sync holds for a person and settling it: `resolution`; the state at a glance: `status`
 """
 
-from .desk import bulk_sync_from_external, manual_sync_invoice_to_external, test_database_connection
+from .desk import (
+	bulk_sync_from_external,
+	manual_sync_invoice_to_external,
+	reconcile_now,
+	rescan_from_date,
+	test_database_connection,
+)
 from .engines import (
 	connection_config,
 	get_settings,
@@ -26,19 +35,27 @@ from .engines import (
 	pull_settings,
 	sync_enabled,
 )
+from .resolution import get_conflict, list_conflicts, resolve_conflict
 from .scheduler import reconcile_payment_states, retry_pending_pushes, scheduled_sync_from_external
+from .status import sync_status
 
 __all__ = [
 	"bulk_sync_from_external",
 	"connection_config",
+	"get_conflict",
 	"get_settings",
 	"gst_accounts",
+	"list_conflicts",
 	"manual_sync_invoice_to_external",
 	"portal_client",
 	"pull_settings",
+	"reconcile_now",
 	"reconcile_payment_states",
+	"rescan_from_date",
+	"resolve_conflict",
 	"retry_pending_pushes",
 	"scheduled_sync_from_external",
 	"sync_enabled",
+	"sync_status",
 	"test_database_connection",
 ]

@@ -23,8 +23,6 @@ SETTINGS_FIELDS = (
 	"database_connection",
 	"default_item",
 	"freight_item",
-	"pull_cursor_updated_at",
-	"pull_cursor_id",
 )
 
 

@@ -22,11 +22,13 @@ class FrappePort(Bookkeeping, Masters, Invoices):
 	"""`port.ERPNextPort` over Frappe; one per run (it caches Item Tax Templates).
 
 	Args: the GST accounts of the settings (CGST/SGST/IGST of every entity): the tax rows
-	on them are the invoice's GST; accounts of the specs written are added.
+	on them are the invoice's GST; accounts of the specs written are added. `connection`,
+	the Database Connection whose pull cursor the port keeps (default: the settings' one).
 	"""
 
-	def __init__(self, gst_accounts: set[str] | None = None):
+	def __init__(self, gst_accounts: set[str] | None = None, connection: str | None = None):
 		self.gst_accounts = set(gst_accounts or ())
+		self.connection = connection
 		self._templates: dict[tuple, str] = {}
 
 	def _forget_caches(self):

@@ -1,5 +1,12 @@
-"""The port's bookkeeping: transactions, the pull cursor, Sync Mappings and Sync Logs."""
+"""The port's bookkeeping: transactions, the pull cursor, Sync Mappings and Sync Logs.
 
+The pull cursor (and the entities read from the start) belongs to the Database Connection
+the settings point at (fields `pull_cursor_updated_at`, `pull_cursor_id`,
+`pulled_entities`): another portal has its own. Failures that are not about one invoice are
+recognised by `faults.is_transient`.
+"""
+
+import html
 import json
 from contextlib import contextmanager
 
@@ -7,6 +14,8 @@ import frappe
 from frappe.utils import get_datetime, now_datetime
 
 from o2o_sync.constants import (
+	CONFLICT,
+	DATABASE_CONNECTION,
 	F_INVOICE_NUMBER,
 	F_PROCUREUAT_ID,
 	F_SYNC_STATUS,
@@ -16,8 +25,11 @@ from o2o_sync.constants import (
 	SYNC_LOG,
 	SYNC_MAPPING,
 )
+from o2o_sync.o2o_sync.doctype.sync_log.sync_log import summary_of
 
+from ..errors import TransientError
 from ..port import LogEntry, MappingRecord
+from . import faults
 
 #: Sync Mapping fields, as `MappingRecord` attributes.
 MAPPING_FIELDS = (
@@ -37,6 +49,7 @@ MAPPING_FIELDS = (
 	"finance_status",
 	"conflict_fields",
 	"last_error",
+	"held_reason",
 )
 #: Sync Log fields, as `LogEntry` attributes.
 LOG_FIELDS = (
@@ -51,9 +64,46 @@ LOG_FIELDS = (
 	"duration_ms",
 )
 LOG_INT_FIELDS = (F_PROCUREUAT_ID, "duration_ms")  # Frappe Int columns are NOT NULL
+#: Sync Log fields the desk renders as HTML (Text; the Code traceback is escaped by its formatter).
+LOG_HTML_FIELDS = ("message",)
 
+#: Database Connection fields of the pull cursor and of the entities read from the start.
 CURSOR_TS = "pull_cursor_updated_at"
 CURSOR_ID = "pull_cursor_id"
+PULLED_ENTITIES = "pulled_entities"
+
+
+def desk_text(text: str | None) -> str | None:
+	"""`text` safe to show in a Text or Data field: `&`, `<` and `>` escaped when it holds `<`
+	or `>`, else unchanged.
+
+	The desk renders these fields' stored values as HTML (Frappe's `Text` and `Data`
+	formatters do not escape: Frappe sanitises them when a document is saved, which a bulk
+	insert skips), and portal text in a message (a vendor's name, an invoice number) may hold
+	`<script>` or `<img onerror=...>` (issue 7, hostile input). Escaped, it reads as typed.
+	"""
+	if text and ("<" in text or ">" in text):
+		return html.escape(text, quote=False)
+	return text
+
+
+def _log_value(entry: LogEntry, field: str):
+	"""A Sync Log column's value of `entry`: Int columns 0 for None, HTML-rendered ones `desk_text`."""
+	value = getattr(entry, field)
+	if field in LOG_HTML_FIELDS:
+		return desk_text(value)
+	return 0 if value is None and field in LOG_INT_FIELDS else value
+
+
+#: `<` and `>` in a summary become look-alikes: the list escapes its titles itself (an entity
+#: would show as `&lt;`), the report view does not (a tag would be markup).
+SUMMARY_ANGLES = str.maketrans({"<": "\u2039", ">": "\u203a"})
+
+
+def _summary(message: str | None) -> str:
+	"""The Sync Log `summary` of `message`: its first line (`summary_of`), with `<` and `>` as
+	‹ and › so that no view renders portal text in it as HTML."""
+	return summary_of(message).translate(SUMMARY_ANGLES)
 
 
 def amendment_chain(name: str) -> list[str]:
@@ -75,14 +125,23 @@ class Bookkeeping:
 	@contextmanager
 	def atomic(self):
 		"""A database savepoint; rolled back (and re-raised) on any exception, and the
-		port's caches forgotten (what they name may have been rolled back)."""
+		port's caches forgotten (what they name may have been rolled back). When the savepoint
+		is gone (the database rolled the whole transaction back: a deadlock, a lost
+		connection), raises `TransientError` from the original error."""
 		savepoint = "o2o_" + frappe.generate_hash(length=10)
 		frappe.db.savepoint(savepoint)
 		try:
 			yield
-		except BaseException:
-			frappe.db.rollback(save_point=savepoint)
+		except BaseException as e:
 			self._forget_caches()
+			try:
+				frappe.db.rollback(save_point=savepoint)
+			except Exception as rollback_error:
+				if not faults.is_transient(rollback_error):
+					raise
+				raise TransientError(
+					f"the transaction was rolled back under savepoint {savepoint}: {type(e).__name__}: {e}"
+				) from e
 			raise
 		else:
 			frappe.db.release_savepoint(savepoint)
@@ -91,17 +150,70 @@ class Bookkeeping:
 		"""Make what was done so far durable (the scheduler's pull commits each batch)."""
 		frappe.db.commit()  # nosemgrep: the scheduler's pull commits each batch it finished
 
+	def rollback(self):
+		"""Undo everything since the last commit; a lost connection is replaced by a new one."""
+		self._forget_caches()
+		try:
+			frappe.db.rollback()  # nosemgrep: the pull's page that failed goes back whole
+		except Exception as e:
+			if not faults.is_transient(e):
+				raise
+			faults.reconnect()
+
+	def is_transient(self, error):
+		"""See `port.ERPNextPort.is_transient` and `faults.is_transient`."""
+		return faults.is_transient(error)
+
 	# ------------------------------------------------------------ the pull cursor
 
+	def _connection(self) -> str:
+		"""The Database Connection whose cursor this port keeps: the one it was made for, else
+		the one O2O Sync Settings names. Raises frappe.ValidationError when there is none."""
+		name = getattr(self, "connection", None) or frappe.db.get_single_value(
+			SETTINGS, "database_connection"
+		)
+		if not name:
+			frappe.throw(frappe._("Set a Database Connection in O2O Sync Settings first"))
+		return name
+
 	def get_cursor(self):
-		"""The pull cursor from O2O Sync Settings: (`updated_at` watermark or None, requisition id)."""
-		row = frappe.db.get_singles_dict(SETTINGS)
+		"""The pull cursor of the Database Connection: (change time, naive portal time, or
+		None; requisition id). Raises frappe.DoesNotExistError when the connection is gone."""
+		name = self._connection()
+		row = frappe.db.get_value(DATABASE_CONNECTION, name, [CURSOR_TS, CURSOR_ID], as_dict=True)
+		if row is None:
+			raise frappe.DoesNotExistError(f"{DATABASE_CONNECTION} {name} not found")
 		ts = row.get(CURSOR_TS)
 		return (get_datetime(ts) if ts else None, int(row.get(CURSOR_ID) or 0))
 
 	def save_cursor(self, updated_at, requisition_id):
-		"""Move the pull cursor to (`updated_at`, requisition id)."""
-		frappe.db.set_single_value(SETTINGS, {CURSOR_TS: updated_at, CURSOR_ID: int(requisition_id)})
+		"""Move the pull cursor of the Database Connection to (`updated_at`, requisition id), in
+		the current transaction (not a change of the document: no `modified`, no Version)."""
+		frappe.db.set_value(
+			DATABASE_CONNECTION,
+			self._connection(),
+			{CURSOR_TS: updated_at, CURSOR_ID: int(requisition_id)},
+			update_modified=False,
+		)
+
+	def pulled_entities(self) -> set[str]:
+		"""Entity ids of the Database Connection's portal read from the start (JSON list)."""
+		text = frappe.db.get_value(DATABASE_CONNECTION, self._connection(), PULLED_ENTITIES)
+		try:
+			values = json.loads(text) if text else []
+		except ValueError:
+			values = []
+		return {str(v).strip() for v in values} if isinstance(values, list) else set()
+
+	def save_pulled_entities(self, entity_ids):
+		"""Replace the Database Connection's list of entities read from the start."""
+		frappe.db.set_value(
+			DATABASE_CONNECTION,
+			self._connection(),
+			PULLED_ENTITIES,
+			json.dumps(sorted(str(e) for e in entity_ids)),
+			update_modified=False,
+		)
 
 	# ------------------------------------------------------------ Sync Mappings
 
@@ -157,6 +269,8 @@ class Bookkeeping:
 		values["snapshot"] = (
 			json.dumps(record.snapshot, sort_keys=True, default=str) if record.snapshot else None
 		)
+		# why it is held, only while it is (a push or pull that settles it need not know the field)
+		values["held_reason"] = record.held_reason if record.status == CONFLICT else None
 		if not record.name:
 			record.name = frappe.db.get_value(
 				SYNC_MAPPING,
@@ -181,12 +295,15 @@ class Bookkeeping:
 	# ------------------------------------------------------------ Sync Logs
 
 	def write_logs(self, entries: list[LogEntry]):
-		"""Append Sync Log rows in one statement (bulk insert); None Int fields become 0."""
+		"""Append Sync Log rows in one statement (bulk insert); None Int fields become 0, and
+		`summary` is the message's first line (what the Sync Log list shows). Portal text in
+		them may hold HTML: the message is stored as `desk_text`, the summary by `_summary`."""
 		if not entries:
 			return
 		now = now_datetime()
 		user = frappe.session.user if getattr(frappe, "session", None) else "Administrator"
-		fields = ["name", "creation", "modified", "owner", "modified_by", "docstatus", "idx", *LOG_FIELDS]
+		fields = ["name", "creation", "modified", "owner", "modified_by", "docstatus", "idx"]
+		fields += [*LOG_FIELDS, "summary"]
 		values = [
 			(
 				frappe.generate_hash(length=12),
@@ -196,10 +313,8 @@ class Bookkeeping:
 				user,
 				0,
 				0,
-				*(
-					getattr(e, f) if getattr(e, f) is not None or f not in LOG_INT_FIELDS else 0
-					for f in LOG_FIELDS
-				),
+				*(_log_value(e, f) for f in LOG_FIELDS),
+				_summary(e.message),
 			)
 			for e in entries
 		]
