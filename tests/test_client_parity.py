@@ -209,3 +209,12 @@ def test_the_counter_starts_after_the_highest_number_used(both, portal_db):
 	insert_invoice(portal_db["conn"], 1, [], **header)
 	fake.add_invoice(1, [], **header)
 	assert same(real, fake, _write("PINV-9"))["invoice_number"] == "O2OT/26-27/0042"
+
+
+def test_rows_an_unconfirmed_push_left_are_the_same(both):
+	real, fake = both
+	first = same(real, fake, _write("PINV-U"))
+	assert same(real, fake, lambda c: c.rows_written_for("PINV-U")) == [first["requisition_id"]]
+	same(real, fake, lambda c: c.cancel_invoice(first["requisition_id"]))
+	assert same(real, fake, lambda c: c.rows_written_for("PINV-U")) == []  # cancelled rows are not live
+	assert same(real, fake, lambda c: c.rows_written_for("PINV-NEVER")) == []

@@ -183,9 +183,9 @@ class SshServer:
 		path.write_text("\n".join(lines) + "\n")
 		return str(path)
 
-	def _launch(self) -> None:
-		for _attempt in range(3):
-			self.port = _free_port(self.host)
+	def _launch(self, port: int | None = None) -> None:
+		for _attempt in range(1 if port else 3):
+			self.port = port or _free_port(self.host)
 			config = self._write_config()
 			self._log_path = str(Path(self._dir, "sshd.log"))
 			with open(self._log_path, "ab") as log:
@@ -213,7 +213,11 @@ class SshServer:
 				f"sshd did not accept connections on {self.host}:{self.port} within "
 				f"{self.start_timeout:g} s; its log:\n{log_text[-2000:]}"
 			)
-		raise SshdNotAvailable("sshd could not find a free port after 3 attempts")
+		raise SshdNotAvailable(
+			f"sshd could not listen on {self.host}:{port}"
+			if port
+			else "sshd could not find a free port after 3 attempts"
+		)
 
 	def add_client_key(self, key_type: str = "ed25519", passphrase: str = "", authorize: bool = True) -> str:
 		"""Generate another client key pair; returns its private key text (OpenSSH format).
@@ -265,6 +269,20 @@ class SshServer:
 			except ProcessLookupError:
 				pass
 			proc.wait(timeout=5)
+
+	def kill(self) -> None:
+		"""Kill sshd and every connection it serves, as a bastion that crashed (fault tests);
+		the keys and the port are kept for `restart()`. Idempotent."""
+		self._kill()
+
+	def restart(self) -> "SshServer":
+		"""Start sshd again after `kill()` on the same port with the same keys; returns self.
+		Raises SshdNotAvailable when it does not come back (the port taken meanwhile)."""
+		if self._dir is None:
+			raise RuntimeError("SshServer.restart: the server was stopped; use start()")
+		if not self.is_running():
+			self._launch(self.port)
+		return self
 
 	def stop(self) -> None:
 		"""Kill sshd (and its per-connection children) and delete the temp directory. Idempotent."""

@@ -71,12 +71,19 @@ def purchase_invoice_on_submit(doc, method=None):
 
 
 def purchase_invoice_on_cancel(doc, method=None):
-	"""Mark a pushed invoice's portal row cancelled; a pulled one's stays (the vendor's document)."""
+	"""Mark a pushed invoice's portal row cancelled; a pulled one's stays (the vendor's document).
+
+	The invoice goes Pending first, so the cancellation is queued even if its job is lost or
+	the portal is unreachable: `scheduler.retry_pending_pushes` sends it. An invoice whose own
+	push was never confirmed (still Pending) is sent too: its push may have reached the portal.
+	"""
 	if doc.flags.o2o_from_pull or not sync_enabled():
 		return
 	_returned_invoice_changed(doc)
 	rec = _mapping_of_chain(doc)
-	if rec and rec.origin == ORIGIN_ERPNEXT:
+	unconfirmed = not rec and frappe.db.get_value(PURCHASE_INVOICE, doc.name, F_SYNC_STATUS) == PENDING
+	if (rec and rec.origin == ORIGIN_ERPNEXT) or unconfirmed:
+		doc.db_set(F_SYNC_STATUS, PENDING, update_modified=False)
 		_enqueue(CANCEL_INVOICE_JOB, f"cancel::{doc.name}", invoice_name=doc.name)
 
 

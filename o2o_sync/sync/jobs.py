@@ -5,20 +5,64 @@ connection, outliving the forked job processes, reopened when it died; see
 `tunnel_service`) and commits its own ERPNext bookkeeping. Engines come from `engines`.
 """
 
+import hashlib
+from contextlib import contextmanager
+from datetime import datetime
+
 import frappe
-from frappe.utils import getdate, now_datetime
+from frappe.utils import add_days, getdate, now_datetime
 from frappe.utils.file_lock import LockTimeoutError
-from frappe.utils.synchronization import filelock
 
-from o2o_sync.constants import FAILED, PULL, SETTINGS
+from o2o_sync.constants import FAILED, PULL, PURCHASE_INVOICE, PUSH, SETTINGS, SKIPPED
 
-from .engines import pull_engine, pull_settings, push_engine
+from . import reconcile
+from .engines import pull_engine, pull_settings, push_engine, reconcile_days
 from .errors import ProcureUATConnectionError
-from .frappe_port import FrappePort
+from .frappe_port import FrappePort, faults
+from .notifications import notify_held_quietly
 from .port import LogEntry
 
-#: the file lock one pull run holds: a second run (scheduler, button, console) answers "busy"
+#: the lock one pull run holds, `o2o_sync_pull:<site database>` (see `pull_lock`): a second
+#: run (scheduler, button, console, on any host of the bench) answers "busy"
 PULL_LOCK = "o2o_sync_pull"
+#: MariaDB's longest user-level lock name
+LOCK_NAME_LENGTH = 64
+
+
+def pull_lock_name() -> str:
+	"""`o2o_sync_pull:<the site's database name>` (hashed past MariaDB's 64 characters): one
+	pull per site, whichever host or worker runs it."""
+	name = f"{PULL_LOCK}:{frappe.conf.db_name}"
+	if len(name) <= LOCK_NAME_LENGTH:
+		return name
+	return f"{PULL_LOCK}:{hashlib.sha1(str(frappe.conf.db_name).encode()).hexdigest()}"
+
+
+@contextmanager
+def pull_lock(timeout: int = 0):
+	"""Hold the site's pull lock: MariaDB `GET_LOCK(pull_lock_name(), timeout)` on the site's
+	own database connection, so it holds across every worker and host of the bench (a file
+	lock holds on one machine only). It is a session lock: commits and rollbacks inside keep
+	it, RELEASE_LOCK on the way out frees it, and a lost connection (a killed worker) frees
+	it at once, so it never outlives its holder.
+
+	Args: `timeout`, seconds to wait for a running pull (0: answer at once).
+	Raises LockTimeoutError (nothing logged: busy is an answer, not an error) when another
+	session holds it.
+	"""
+	name = pull_lock_name()
+	got = frappe.db.sql("SELECT GET_LOCK(%s, %s)", (name, int(timeout)))[0][0]
+	if got != 1:
+		raise LockTimeoutError(f"another pull holds {name}")
+	faults.remember_session_lock(name)  # a pull that reconnects takes it again (`faults.reconnect`)
+	try:
+		yield
+	finally:
+		faults.forget_session_lock(name)
+		try:
+			frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))
+		except Exception:
+			pass  # the connection is gone, and the lock went with it
 
 
 def write_logs_now(entries: list[LogEntry]) -> None:
@@ -27,25 +71,28 @@ def write_logs_now(entries: list[LogEntry]) -> None:
 	frappe.db.commit()  # nosemgrep: a log row must survive the request that wrote it
 
 
-def run_pull(from_date=None, limit=None) -> dict:
+def run_pull(from_date=None, limit=None, on_batch=None) -> dict:
 	"""Pull ProcureUAT invoices into Purchase Invoices, one run at a time (contract, "Pull").
 
 	Args: `from_date` ("YYYY-MM-DD" or a date, Asia/Kolkata), the cut-over: invoices dated
 	before it are never pulled; it is stored in O2O Sync Settings for the runs that follow.
 	`limit`, the most portal invoices to read this run (default: all that changed).
+	`on_batch`, called after each committed batch (`PullEngine.on_batch`; see `pull_progress`).
 	Returns the engine's counts `{"created", "updated", "unchanged", "cancelled", "failed",
 	"linked", "conflict", "deleted", "skipped", "batches"}` (also stored, with the time, as the
 	settings' `last_pull_at` / `last_pull_summary`), or `{"status": "busy"}` when another pull
 	holds the lock. Raises ProcureUATConnectionError when the portal is unreachable, after
 	rolling the run back and writing a failed "Pull Run" Sync Log row.
 	"""
-	if from_date:
-		frappe.db.set_single_value(SETTINGS, "pull_from_date", getdate(from_date))
-	settings = pull_settings()
 	try:
-		with filelock(PULL_LOCK, timeout=1):
+		with pull_lock():
+			if from_date:  # only by the run that holds the lock: a busy answer changes nothing
+				frappe.db.set_single_value(SETTINGS, "pull_from_date", getdate(from_date))
+			settings = pull_settings()
 			try:
-				counts = pull_engine(settings).run(limit=int(limit) if limit else None)
+				engine = pull_engine(settings)
+				engine.on_batch = on_batch
+				counts = engine.run(limit=int(limit) if limit else None)
 			except ProcureUATConnectionError as e:
 				frappe.db.rollback()
 				write_logs_now(
@@ -62,23 +109,134 @@ def run_pull(from_date=None, limit=None) -> dict:
 		},
 	)
 	frappe.db.commit()  # nosemgrep: the run's bookkeeping is committed with its summary
+	notify_held_quietly()  # each new conflict (and an invoice failing for a day) reaches a person, once
 	return counts
+
+
+def retry_pull(requisition_ids: list[int], keys: list[list[int]] | None = None) -> dict:
+	"""Job: pull these portal invoices again now, changed or not (a person's **Retry** of a
+	failed pull; see `PullEngine.retry` and `desk_retry`).
+
+	Args: `requisition_ids`, portal `purchase_requisitions.id`s; `keys`, [requisition id,
+	vendor id] pairs to limit it to (None: every vendor slice). Returns the counts, or
+	`{"status": "busy"}` (with a Skipped "Retry" Sync Log row) when a pull held the lock for
+	a minute. Raises ProcureUATConnectionError when the portal is unreachable (logged).
+	"""
+	try:
+		with pull_lock(timeout=60):
+			try:
+				return pull_engine().retry(requisition_ids, [tuple(k) for k in keys] if keys else None)
+			except ProcureUATConnectionError as e:
+				frappe.db.rollback()
+				write_logs_now([LogEntry(direction=PULL, operation="Retry", status=FAILED, message=str(e))])
+				raise
+	except LockTimeoutError:
+		ids = ", ".join(str(i) for i in requisition_ids)
+		write_logs_now(
+			[
+				LogEntry(
+					direction=PULL,
+					operation="Retry",
+					status=SKIPPED,
+					message=f"Retry of requisition(s) {ids} not run: a pull was running; "
+					"retry again when it has finished (failed invoices are also retried every pull)",
+				)
+			]
+		)
+		return {"status": "busy"}
+
+
+def run_reconcile(days=None) -> dict:
+	"""Job (daily, and on demand): compare the portal's invoices changed in the last `days`
+	with the Sync Mappings by hash and apply what the pull's cursor missed
+	(`reconcile.reconcile`), holding the pull's lock (it writes what a pull writes).
+
+	Args: `days`, the window (default: O2O Sync Settings' `reconcile_days`, 30). The window
+	starts `days` + 1 days before today (ERPNext's date: one day more, so neither the time
+	zones nor the clocks of the two sides narrow it). Returns `{"read", "slices", "missed",
+	"batches", "created", "updated", ...}` (one "Reconcile" Sync Log row says the same), or
+	`{"status": "busy"}` while a pull runs. Raises ProcureUATConnectionError when the portal
+	is unreachable (logged), TransientError when ERPNext's database kept failing (logged).
+	"""
+	since = datetime.combine(add_days(getdate(), -(reconcile_days(days) + 1)), datetime.min.time())
+	try:
+		with pull_lock():
+			try:
+				return reconcile.reconcile(pull_engine(), since)
+			except ProcureUATConnectionError as e:
+				frappe.db.rollback()
+				write_logs_now(
+					[LogEntry(direction=PULL, operation=reconcile.RECONCILE, status=FAILED, message=str(e))]
+				)
+				raise
+	except LockTimeoutError:
+		return {"status": "busy"}
+
+
+def rescan_from_date(from_date, run: bool = True) -> dict:
+	"""Read the portal again from `from_date` without duplicating anything: move the pull
+	cursor of the settings' Database Connection back to the start of that day (portal time;
+	never forward), then pull (`run`), holding the pull's lock. Re-read invoices that did not
+	change are skipped by hash; what changed is applied once, by its Sync Mapping.
+
+	Args: `from_date`, "YYYY-MM-DD" or a date; `run`, pull at once (False: leave it to the
+	next run). Returns `{"cursor": "YYYY-MM-DD HH:MM:SS" or None, "pull": the pull's counts or
+	None}`, or `{"status": "busy"}` while a pull runs. Commits the cursor with a "Rescan" Sync
+	Log row naming the user. Raises frappe.ValidationError for a date that is no date.
+	"""
+	day = getdate(from_date)
+	try:
+		with pull_lock():
+			ts, _requisition = reconcile.rescan_from(pull_engine(), day, frappe.session.user)
+	except LockTimeoutError:
+		return {"status": "busy"}
+	return {"cursor": str(ts) if ts else None, "pull": run_pull() if run else None}
 
 
 def push_invoice(invoice_name: str) -> dict:
 	"""Job: push one submitted Purchase Invoice (see `PushEngine.push`); returns its outcome
 	`{"status": "Synced"|"Failed"|"Skipped", "message"}`, with `procureuat_id` and
 	`invoice_number` once pushed. Raises ProcureUATConnectionError when the portal is
-	unreachable (the invoice stays Pending for `scheduler.retry_pending_pushes`)."""
-	result = push_engine().push(invoice_name)
-	frappe.db.commit()  # nosemgrep: a job commits its own bookkeeping
-	return result
+	unreachable (the invoice stays Pending for `scheduler.retry_pending_pushes`; its Sync Log
+	row is committed first, so the job runner's rollback keeps it)."""
+	return _portal_job(invoice_name, "Push", lambda engine: engine.push(invoice_name))
 
 
 def cancel_invoice(invoice_name: str) -> dict:
-	"""Job: mark a cancelled pushed invoice's portal row cancelled (see `PushEngine.cancel`)."""
-	result = push_engine().cancel(invoice_name)
-	frappe.db.commit()  # nosemgrep
+	"""Job: mark a cancelled pushed invoice's portal row cancelled (see `PushEngine.cancel`).
+
+	When the portal is unreachable the cancellation is queued, never dropped: the invoice
+	stays Pending (the doc event set it) with a Sync Log row, committed before
+	ProcureUATConnectionError is raised, and `scheduler.retry_pending_pushes` sends it."""
+	return _portal_job(invoice_name, "Cancel", lambda engine: engine.cancel(invoice_name))
+
+
+def _portal_job(invoice_name: str, operation: str, run) -> dict:
+	"""Run `run(push_engine())` and commit its bookkeeping; on ProcureUATConnectionError
+	commit what the engine recorded (invoice Pending, its Sync Log row), or write that row
+	when the portal could not even be opened, then raise it."""
+	try:
+		engine = push_engine()
+	except ProcureUATConnectionError as e:
+		write_logs_now(
+			[
+				LogEntry(
+					direction=PUSH,
+					operation=operation,
+					status=FAILED,
+					message=f"{PURCHASE_INVOICE} {invoice_name}: {e}; it stays Pending and is retried",
+					reference_doctype=PURCHASE_INVOICE,
+					reference_name=invoice_name,
+				)
+			]
+		)
+		raise
+	try:
+		result = run(engine)
+	except ProcureUATConnectionError:
+		frappe.db.commit()  # nosemgrep: the queued state and its Sync Log row outlive the failed job
+		raise
+	frappe.db.commit()  # nosemgrep: a job commits its own bookkeeping
 	return result
 
 

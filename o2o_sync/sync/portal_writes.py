@@ -1,18 +1,24 @@
 """What the push writes to the portal (contract, "Push" and `invoice_counter`).
 
 `PortalWrites` is a mixin of `procureuat_client.ProcureUATClient`: it needs the client's
-`conn` (a pymysql connection, autocommit; opened by `open()`), `close()`, `query_count`
-and `_query(sql, params)`. Only the columns named in `REQUISITION_COLUMNS` and
+`config` (its `database`), `conn` (a pymysql connection, autocommit; opened by `open()`),
+`close()`, `query_count` and `_query(sql, params)`. Only the columns named in `REQUISITION_COLUMNS` and
 `LINE_WRITE_COLUMNS` are ever written; column names are checked against them before any
 SQL is built, values always go as parameters.
+
+Pushes of one invoice are serialised across processes and hosts by a named lock on the
+portal's server (`GET_LOCK`, see `push_lock_name`), so a push, its 15-minute retry and the
+button running at once write one row and take one number; a connection lost anywhere in
+the write (MySQL client errors, the SSH tunnel under it) is a ProcureUATConnectionError: the
+portal rolled the transaction back (or it had committed whole), so a retry is idempotent.
 """
 
+import hashlib
 import time
-from datetime import datetime
 
 import pymysql
 
-from .errors import InvoiceError
+from .errors import InvoiceError, ProcureUATConnectionError
 from .portal_reads import placeholders
 
 #: `purchase_requisitions` columns the push may write; anything else is a programming
@@ -33,6 +39,47 @@ LINE_WRITE_COLUMNS = frozenset(
 #: MySQL errors of a transaction that may simply be tried again: lock wait timeout, deadlock.
 RETRYABLE_ERRORS = (1205, 1213)
 WRITE_ATTEMPTS = 5
+#: MySQL/MariaDB errors meaning the connection is gone: client side (2006 server gone away,
+#: 2013 lost during a query, 2014 out of sync, 2055 lost at a system error, 0 closed) and
+#: server side (1927 connection killed, 1053 server shutting down, 4031 idle disconnect).
+CONNECTION_LOST_ERRORS = frozenset({2006, 2013, 2014, 2055, 0, 1927, 1053, 4031})
+#: Seconds a push waits for another push of the same invoice (or of its amendment chain) to
+#: finish before it gives up and stays Pending for the retry.
+PUSH_LOCK_TIMEOUT_SECONDS = 30
+#: MariaDB's longest user-level lock name.
+LOCK_NAME_LENGTH = 64
+
+
+class PushBusy(ProcureUATConnectionError):
+	"""Another push of the same invoice held the portal's lock for the whole wait; the
+	invoice stays Pending and is pushed again by the retry."""
+
+	reason = "push_busy"
+
+
+def connection_lost(error: BaseException) -> bool:
+	"""True when `error` means the portal connection, or the SSH tunnel under it, is gone:
+	a pymysql OperationalError/InterfaceError with a code in `CONNECTION_LOST_ERRORS` (an
+	InterfaceError without one: the connection was closed), a socket error, or a paramiko /
+	sshtunnel failure."""
+	if isinstance(error, pymysql.err.InterfaceError | pymysql.err.OperationalError):
+		code = error.args[0] if error.args else None
+		return code in CONNECTION_LOST_ERRORS or (
+			code is None and isinstance(error, pymysql.err.InterfaceError)
+		)
+	if isinstance(error, OSError | EOFError):
+		return True
+	return type(error).__module__.split(".")[0] in ("paramiko", "sshtunnel")
+
+
+def push_lock_name(database: str, root: str) -> str:
+	"""The portal-side lock of one invoice's pushes: `o2o_push:<database>:<root>`, `root` being
+	the first invoice of the amendment chain (its `order_code` is the row's, or was); hashed
+	when longer than MariaDB's 64 characters."""
+	name = f"o2o_push:{database}:{root}"
+	if len(name) <= LOCK_NAME_LENGTH:
+		return name
+	return "o2o_push:" + hashlib.sha1(name.encode()).hexdigest()
 
 
 def check_columns(values: dict, allowed: frozenset) -> None:
@@ -79,23 +126,76 @@ class PortalWrites:
 		Kolkata), never a time from ERPNext's side, so the pull's cursor, which follows
 		`updated_at`, never runs ahead of the portal's clock. Deadlocks and lock wait timeouts
 		are retried four times.
+
+		Pushes of one invoice never run at once: the transaction runs under the portal-side
+		named lock of the chain's first invoice (`push_lock_name`), taken before it begins and
+		released after its commit or rollback (a lost connection releases it too), so a second
+		push waits and then finds the first one's row. Statements: the lock, the row lookup,
+		then an update (UPDATE, DELETE of the lines) or a number (1, or 4 for a new counter
+		row, plus its UPDATE) and an INSERT, one INSERT of the lines, and the release.
 		Returns `{"requisition_id": int, "invoice_number": str, "created": bool}`.
 		Raises ValueError for a column not in `REQUISITION_COLUMNS`/`LINE_WRITE_COLUMNS`,
 		InvoiceError when an amendment would move the invoice into another financial year,
-		ProcureUATConnectionError when the portal is gone, pymysql errors for a value the
-		portal refuses (nothing is left behind: the transaction is rolled back).
+		ProcureUATConnectionError when the portal is gone or the connection is lost during
+		the write (the client is closed; nothing was half-written), PushBusy when another
+		push of the invoice held the lock `PUSH_LOCK_TIMEOUT_SECONDS`, pymysql errors for a
+		value the portal refuses (nothing is left behind: the transaction is rolled back).
 		"""
 		check_columns(header, REQUISITION_COLUMNS)
 		for line in lines:
 			check_columns(line, LINE_WRITE_COLUMNS)
-		for attempt in range(WRITE_ATTEMPTS):
+		lock = push_lock_name(self.config.database, order_codes[-1])
+		try:
+			self._take_push_lock(lock, header["order_code"])
 			try:
-				return self._write_invoice_once(header, lines, order_codes, prefix, financial_year)
-			except pymysql.err.OperationalError as e:
-				if e.args and e.args[0] in RETRYABLE_ERRORS and attempt < WRITE_ATTEMPTS - 1:
-					time.sleep(0.05 * (attempt + 1))
-					continue
+				for attempt in range(WRITE_ATTEMPTS):
+					try:
+						return self._write_invoice_once(header, lines, order_codes, prefix, financial_year)
+					except pymysql.err.OperationalError as e:
+						if e.args and e.args[0] in RETRYABLE_ERRORS and attempt < WRITE_ATTEMPTS - 1:
+							time.sleep(0.05 * (attempt + 1))
+							continue
+						raise
+			finally:
+				self._release_push_lock(lock)
+		except ProcureUATConnectionError:
+			raise
+		except Exception as e:
+			if not connection_lost(e):
 				raise
+			self.close()
+			code = e.args[0] if getattr(e, "args", None) else type(e).__name__
+			raise ProcureUATConnectionError(
+				f"connection to the ProcureUAT database was lost while writing {header['order_code']}"
+				f" ({code}); the portal kept all of it or none, and the retry finds its row"
+			) from e
+
+	def _take_push_lock(self, lock: str, order_code: str) -> None:
+		"""`GET_LOCK(lock, PUSH_LOCK_TIMEOUT_SECONDS)` on this connection (one statement);
+		raises PushBusy when it times out."""
+		if self.conn is None:
+			self.open()
+		self.query_count += 1
+		with self.conn.cursor() as cur:
+			cur.execute("SELECT GET_LOCK(%s, %s) AS got", (lock, PUSH_LOCK_TIMEOUT_SECONDS))
+			got = cur.fetchone()["got"]
+		if got != 1:
+			raise PushBusy(
+				f"another push of {order_code} (or of its amendment chain) held the portal's lock for"
+				f" {PUSH_LOCK_TIMEOUT_SECONDS} s"
+			)
+
+	def _release_push_lock(self, lock: str) -> None:
+		"""`RELEASE_LOCK(lock)` (one statement). A connection already gone took its lock with
+		it; a release that fails closes the client, which releases the lock as well."""
+		if self.conn is None:
+			return
+		self.query_count += 1
+		try:
+			with self.conn.cursor() as cur:
+				cur.execute("SELECT RELEASE_LOCK(%s)", (lock,))
+		except Exception:
+			self.close()
 
 	def _write_invoice_once(self, header, lines, order_codes, prefix, financial_year):
 		if self.conn is None:
@@ -197,6 +297,15 @@ class PortalWrites:
 			" WHERE id = %s",
 			(requisition_id,),
 		)
+
+	def rows_written_for(self, order_code: str) -> list[int]:
+		"""Ids of the live (not cancelled) rows carrying `order_code`, the Purchase Invoice name
+		a push writes there: what an unconfirmed push may have left (one statement)."""
+		rows = self._query(
+			"SELECT id FROM purchase_requisitions WHERE order_code = %s AND is_invoice_cancel = 0 ORDER BY id",
+			(order_code,),
+		)
+		return [int(r["id"]) for r in rows]
 
 	def set_finance_status(self, changes: dict[int, int]) -> None:
 		"""Write `finance_status` (0 unpaid, 1 partly, 2 paid; contract, "Push": payment state)

@@ -20,7 +20,7 @@ import pymysql.cursors
 from .config import ConnectionConfig
 from .errors import DatabaseRefused, ProcureUATConnectionError
 from .portal_reads import InvoiceBatch, PortalReads, placeholders
-from .portal_writes import PortalWrites
+from .portal_writes import PortalWrites, connection_lost
 
 __all__ = [
 	"CONTRACT_TABLES",
@@ -40,9 +40,6 @@ CONTRACT_TABLES = (
 	"subentitys",
 	"invoice_counter",
 )
-#: MySQL client errors meaning the connection is gone (server gone away, lost, out of
-#: sync, ...): the client is closed and reopened by the next `get_client`.
-CONNECTION_LOST_ERRORS = (2006, 2013, 2014, 2055, 0)
 
 
 class ProcureUATClient(PortalReads, PortalWrites):
@@ -175,13 +172,13 @@ class ProcureUATClient(PortalReads, PortalWrites):
 			with self.conn.cursor() as cur:
 				cur.execute(sql, params)
 				return list(cur.fetchall())
-		except (pymysql.OperationalError, pymysql.InterfaceError) as e:
-			code = e.args[0] if e.args else None
-			if code in CONNECTION_LOST_ERRORS:
+		except Exception as e:
+			if connection_lost(e):  # the same errors as the push's transaction (`portal_writes`)
 				self.close()
+				code = e.args[0] if isinstance(e, pymysql.MySQLError) and e.args else type(e).__name__
 				raise ProcureUATConnectionError(
 					f"connection to the ProcureUAT database was lost (MySQL error {code})"
-				)
+				) from None
 			raise
 
 	def server_info(self) -> dict:

@@ -1,21 +1,22 @@
 """The push: Purchase Invoices made in ERPNext into ProcureUAT (contract, "Push").
 
-`build_portal_rows` maps an ERPNext invoice onto the portal's columns (pure);
-`PushEngine` writes it through the client, records the Sync Mapping and the Sync Log,
-and is idempotent under retry: a row whose `order_code` is the invoice's name (or one
-of its amendment chain) is found and updated, never inserted twice.
+`push_rows.build_portal_rows` maps an ERPNext invoice onto the portal's columns (pure;
+re-exported here); `PushEngine` writes it through the client, records the Sync Mapping and
+the Sync Log, and is idempotent under retry: a row whose `order_code` is the invoice's name
+(or one of its amendment chain) is found and updated, never inserted twice. Pushes of one
+invoice are serialised on the portal (`portal_writes.write_invoice`); a lost connection
+leaves the invoice Pending, a cancellation the portal did not take is queued (Pending) for
+the periodic retry, and a re-push never overwrites a portal edit held in Conflict.
 """
 
 import time
 import traceback
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
 
 from o2o_sync.constants import (
-	F_PRODUCT_ID,
-	F_VENDOR_ID,
+	CONFLICT,
 	FAILED,
+	NOT_SYNCED,
 	ORIGIN_ERPNEXT,
 	ORIGIN_PORTAL,
 	PENDING,
@@ -28,168 +29,36 @@ from o2o_sync.constants import (
 
 from . import columns, merge
 from . import mapping as m
-from .errors import InvoiceError, O2OSyncError, ProcureUATConnectionError
-from .money import PAISA
+from .errors import O2OSyncError, ProcureUATConnectionError
 from .port import LogEntry, MappingRecord
-from .records import PushInvoice
-from .rules import ON_NET_TOTAL, TAX_GST, TAX_OTHER
+from .push_rows import (
+	CURRENCY,
+	GST_PERCENTAGE_WIDTH,
+	PushSettings,
+	build_portal_rows,
+	check_pushable,
+	finance_status,
+	financial_year,
+)
 
-GST_PERCENTAGE_WIDTH = 2  # `gst_percentage` is VARCHAR(2)
-CURRENCY = "INR"  # the portal's only currency (contract: `currency_id` 1)
+__all__ = [
+	"CURRENCY",
+	"GST_PERCENTAGE_WIDTH",
+	"OP_CANCEL",
+	"OP_PAYMENT_STATUS",
+	"OP_PUSH",
+	"PushEngine",
+	"PushSettings",
+	"build_portal_rows",
+	"check_pushable",
+	"finance_status",
+	"financial_year",
+]
 
 # Sync Log operations of the push
 OP_PUSH = "Push"
 OP_CANCEL = "Cancel"
 OP_PAYMENT_STATUS = "Payment Status"
-
-
-@dataclass(frozen=True)
-class PushSettings:
-	"""What the push reads from O2O Sync Settings."""
-
-	invoice_prefix: str
-	portal_user_id: int
-
-
-def financial_year(d: date) -> str:
-	"""Indian financial year (April to March) as the portal writes it: 2026-11-21 -> '26-27'."""
-	start = d.year if d.month >= 4 else d.year - 1
-	return f"{start % 100:02d}-{(start + 1) % 100:02d}"
-
-
-def finance_status(outstanding: Decimal, grand_total: Decimal) -> int:
-	"""Portal payment state (contract, "Push": payment state): 0 all outstanding, 1 part, 2 none."""
-	outstanding, grand_total = Decimal(outstanding), Decimal(grand_total)
-	if outstanding <= PAISA / 2:
-		return 2
-	if outstanding >= grand_total - PAISA / 2:
-		return 0
-	return 1
-
-
-def _fail(inv: PushInvoice, message: str, field: str, line: int | None = None):
-	where = f"{PURCHASE_INVOICE} {inv.name}" + (f", row {line}" if line else "")
-	raise InvoiceError(f"{where}: {message}", invoice=inv.name, field=field, line=line)
-
-
-def check_pushable(inv: PushInvoice) -> None:
-	"""Refuse what the portal cannot hold (contract, "Push"), naming what to fix.
-
-	Raises InvoiceError: a return (debit note), a non-INR currency, a fractional
-	quantity, a tax row other than GST "On Net Total" (or TDS), an unmapped entity,
-	a Supplier without `procureuat_vendor_id` or an Item without `procureuat_product_id`.
-	"""
-	if inv.is_return:
-		_fail(inv, "is a return (debit note); ProcureUAT holds no returns", "is_return")
-	if inv.currency != CURRENCY:
-		_fail(inv, f"is in {inv.currency}; ProcureUAT holds {CURRENCY} only", "currency")
-	if not inv.entity_id:
-		_fail(inv, f"company {inv.company} is not mapped to a portal entity in O2O Sync Settings", "company")
-	for line in inv.lines:
-		if line.qty != line.qty.to_integral_value():
-			_fail(
-				inv,
-				f"quantity {line.qty.normalize()} of {line.item_code} is fractional; ProcureUAT holds whole quantities",
-				"qty",
-				line.idx,
-			)
-	for tax in inv.taxes:
-		if tax.kind == TAX_OTHER or (tax.kind == TAX_GST and tax.charge_type != ON_NET_TOTAL):
-			_fail(
-				inv,
-				f'tax row {tax.account_head} ({tax.charge_type}) is not a GST row "{ON_NET_TOTAL}" (or TDS); ProcureUAT cannot hold it',
-				"taxes",
-				tax.idx,
-			)
-	missing = []
-	if not inv.vendor_id:
-		missing.append(f"Supplier {inv.supplier} (set its ProcureUAT Vendor ID)")
-	items = sorted({li.item_code for li in inv.lines if not li.product_id})
-	missing += [f"Item {code} (set its ProcureUAT Product ID)" for code in items]
-	if missing:
-		_fail(
-			inv,
-			"map " + " and ".join(missing) + " before it can be pushed",
-			F_VENDOR_ID if not inv.vendor_id else F_PRODUCT_ID,
-		)
-
-
-def build_portal_rows(inv: PushInvoice, settings: PushSettings) -> tuple[dict, list[dict]]:
-	"""Column values of the `purchase_requisitions` row and its `purchase_order_items` rows.
-
-	Follows the contract's "Push" column list; amounts are rounded to the paisa and
-	`unit_rate` written as text. `invoice_number` is left out: the client allocates it
-	from `invoice_counter` in the writing transaction. Raises InvoiceError (see
-	`check_pushable`).
-	"""
-	check_pushable(inv)
-	posting = datetime.combine(inv.posting_date, datetime.min.time())
-	rates = sorted({line.gst_rate for line in inv.lines})
-	fitting = [r for r in rates if len(_rate_text(r)) <= GST_PERCENTAGE_WIDTH]
-	gst_percentage = (
-		_rate_text(rates[0])
-		if len(rates) == 1 and fitting
-		else (_rate_text(max(fitting)) if fitting else "0")
-	)
-	user = int(settings.portal_user_id or 0)
-	header = {
-		"entity": str(inv.entity_id),
-		"order_name": inv.supplier_name,
-		"order_code": inv.name,
-		"address": inv.supplier_address or "",
-		"remark": inv.remarks or "",
-		"acknowledgement": 1,
-		"order_status": 2,
-		"status": "active",
-		"category": 0,
-		"amend_no": "0",
-		"reason": "ERPNext",
-		"transportation_mode": "",
-		"vehicle_no": "",
-		"challan_number": "",
-		"freight_rate": "0",
-		"freight_cost": "0",
-		"requisition_at": posting,
-		"created_at": posting,
-		"invoice_generated_at": posting,
-		"requisition_by": user,
-		"created_by": user,
-		"updated_by": user,
-		"invoice_series": 1,
-		"invoice_generated": 1,
-		"is_visible_header": 1,
-		"vendor_created": 0,
-		"gst_percentage": gst_percentage,
-		"credit_note_number": inv.bill_no or "",
-		"currency_id": m.INR_CURRENCY_ID,
-	}
-	lines = []
-	for line in inv.lines:
-		cost = line.net_amount.quantize(PAISA, rounding=ROUND_HALF_UP)
-		gst_amt = line.gst_amount.quantize(PAISA, rounding=ROUND_HALF_UP)
-		lines.append(
-			{
-				"vendor_id": inv.vendor_id,
-				"product_id": line.product_id,
-				"brand_id": 0,
-				"image": "",
-				"status": "active",
-				"quantity": int(line.qty),
-				"unit_rate": format(line.rate.normalize(), "f"),
-				"uom": line.uom,
-				"cost": cost,
-				"gst_amt": gst_amt,
-				"total_amt": cost + gst_amt,
-				"created_by": user,
-				"updated_by": user,
-				"created_at": posting,
-			}
-		)
-	return header, lines
-
-
-def _rate_text(rate: Decimal) -> str:
-	return format(Decimal(rate).normalize(), "f")
 
 
 class PushEngine:
@@ -252,6 +121,8 @@ class PushEngine:
 				"status": SKIPPED,
 				"message": f"{name} came from ProcureUAT; only its payment state is sent back",
 			}
+		if rec and rec.status == CONFLICT and rec.purchase_invoice == name:
+			return self._held(name, rec, started)
 		try:
 			header, lines = build_portal_rows(inv, self.settings)
 			result = self.client.write_invoice(
@@ -262,16 +133,7 @@ class PushEngine:
 				financial_year=financial_year(inv.posting_date),
 			)
 		except ProcureUATConnectionError as e:
-			# stays Pending: the periodic retry pushes it again once the portal answers
-			self.port.set_invoice_status(name, PENDING)
-			self._log(
-				OP_PUSH,
-				FAILED,
-				f"{PURCHASE_INVOICE} {name}: {e}; it stays Pending and is retried",
-				name,
-				tb=traceback.format_exc(),
-				started=started,
-			)
+			self._stays_pending(name, e, started)
 			raise
 		except Exception as e:
 			message = (
@@ -294,7 +156,11 @@ class PushEngine:
 		rec.conflict_fields = None
 		rec.last_synced_at = self.clock()
 		rec.finance_status = finance_status(inv.outstanding_amount, inv.grand_total)
-		self._record_portal_state(rec, result["requisition_id"])
+		try:
+			self._record_portal_state(rec, result["requisition_id"])
+		except ProcureUATConnectionError as e:
+			self._stays_pending(name, e, started)  # written but not confirmed: the retry finds its row
+			raise
 		self.port.save_push_success(name, rec, result["invoice_number"])
 		verb = "Inserted" if result["created"] else "Updated"
 		message = f"{verb} portal requisition {result['requisition_id']} ({result['invoice_number']}) from {name} with {len(lines)} line(s)"
@@ -306,24 +172,93 @@ class PushEngine:
 			"invoice_number": result["invoice_number"],
 		}
 
+	def _stays_pending(self, name: str, error: Exception, started: float) -> None:
+		"""The portal went away (unreachable, or the connection lost inside its transaction,
+		which the portal then rolled back or had committed whole): the invoice stays Pending,
+		its mapping untouched, and the periodic retry pushes it again (idempotent)."""
+		self.port.set_invoice_status(name, PENDING)
+		self._log(
+			OP_PUSH,
+			FAILED,
+			f"{PURCHASE_INVOICE} {name}: {error}; it stays Pending and is retried",
+			name,
+			tb=traceback.format_exc(),
+			started=started,
+		)
+
+	def _held(self, name: str, rec: MappingRecord, started: float) -> dict:
+		"""A re-push of an invoice whose portal row holds a portal edit in Conflict: the row is
+		not written (each direction owns its state; contract, "Both directions"). The invoice
+		goes to Conflict, so the periodic retry leaves it; a person resolves it (then sets the
+		Sync Mapping to Pending) or amends the invoice (the amendment's push goes through)."""
+		what = rec.conflict_fields or "the portal's row"
+		message = (
+			f"{PURCHASE_INVOICE} {name}: held: the portal's edit ({what}) of requisition {rec.procureuat_id}"
+			" is in Conflict; resolve it first, then set its Sync Mapping to Pending"
+		)
+		self.port.set_invoice_status(name, CONFLICT)
+		self._log(OP_PUSH, CONFLICT, message, name, rec.procureuat_id, started=started)
+		return {"status": CONFLICT, "message": message, "procureuat_id": rec.procureuat_id}
+
 	def cancel(self, name: str) -> dict:
 		"""Mark a cancelled pushed invoice's portal row cancelled (`is_invoice_cancel`, date).
 
-		Pulled invoices are the vendor's document: nothing is sent (contract, "Origin").
+		Pulled invoices are the vendor's document: nothing is sent (contract, "Origin"). An
+		invoice without a Sync Mapping whose push was never confirmed (it may have reached the
+		portal before a crash) has the rows carrying its name in `order_code` cancelled, if
+		any. Returns `{"status": "Synced"|"Skipped", "message"}` and sets the invoice's status
+		(Synced; Not Synced when it never reached the portal). Raises ProcureUATConnectionError
+		when the portal is unreachable, after setting the invoice Pending and logging: the
+		cancellation is queued and `scheduler.retry_pending_pushes` sends it again.
 		"""
 		started = time.monotonic()
 		rec = self.port.mapping_for_invoice([name])
-		if not rec or rec.origin != ORIGIN_ERPNEXT:
+		if rec and rec.origin != ORIGIN_ERPNEXT:
 			return {
 				"status": SKIPPED,
 				"message": f"{name} was not pushed by o2o_sync; the portal is not touched",
 			}
-		self.client.cancel_invoice(rec.procureuat_id)
-		self._record_portal_state(rec, rec.procureuat_id)
+		try:
+			if rec is None:
+				return self._cancel_unconfirmed(name, started)
+			self.client.cancel_invoice(rec.procureuat_id)
+			self._record_portal_state(rec, rec.procureuat_id)
+		except ProcureUATConnectionError as e:
+			self.port.set_invoice_status(name, PENDING)
+			self._log(
+				OP_CANCEL,
+				FAILED,
+				f"{PURCHASE_INVOICE} {name}: {e}; the cancellation is queued: it stays Pending and is sent again",
+				name,
+				rec.procureuat_id if rec else None,
+				tb=traceback.format_exc(),
+				started=started,
+			)
+			raise
 		rec.last_synced_at = self.clock()
 		self.port.save_mapping(rec)
+		self.port.set_invoice_status(name, SYNCED)
 		message = f"Cancelled portal requisition {rec.procureuat_id} ({rec.procureuat_invoice_number}) after {name} was cancelled"
 		self._log(OP_CANCEL, SUCCESS, message, name, rec.procureuat_id, started=started)
+		return {"status": SYNCED, "message": message}
+
+	def _cancel_unconfirmed(self, name: str, started: float) -> dict:
+		"""Cancel the portal rows an unconfirmed push of `name` may have written (found by
+		`order_code`); none: the invoice never reached the portal, and is Not Synced."""
+		ids = self.client.rows_written_for(name)
+		for requisition_id in ids:
+			self.client.cancel_invoice(requisition_id)
+		if not ids:
+			self.port.set_invoice_status(name, NOT_SYNCED)
+			return {
+				"status": SKIPPED,
+				"message": f"{name} has no portal row of its own (never pushed, or its amendment took the row"
+				" over); the portal is not touched",
+			}
+		self.port.set_invoice_status(name, SYNCED)
+		listed = ", ".join(str(i) for i in ids)
+		message = f"Cancelled portal requisition {listed} carrying {name}, whose push was never confirmed, after {name} was cancelled"
+		self._log(OP_CANCEL, SUCCESS, message, name, ids[0], started=started)
 		return {"status": SYNCED, "message": message}
 
 	def sync_payment_states(self, names: list[str] | None = None) -> dict:

@@ -1,0 +1,169 @@
+"""The portal row of a Purchase Invoice (contract, "Push"): what the portal can hold
+(`check_pushable`), the `purchase_requisitions` / `purchase_order_items` column values
+(`build_portal_rows`), the financial year of its number and its payment state
+(`finance_status`). Pure: no client, no port; `push.PushEngine` writes what it builds.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from o2o_sync.constants import F_PRODUCT_ID, F_VENDOR_ID, PURCHASE_INVOICE
+
+from . import mapping as m
+from .errors import InvoiceError
+from .money import PAISA
+from .records import PushInvoice
+from .rules import ON_NET_TOTAL, TAX_GST, TAX_OTHER
+
+GST_PERCENTAGE_WIDTH = 2  # `gst_percentage` is VARCHAR(2)
+CURRENCY = "INR"  # the portal's only currency (contract: `currency_id` 1)
+
+
+@dataclass(frozen=True)
+class PushSettings:
+	"""What the push reads from O2O Sync Settings."""
+
+	invoice_prefix: str
+	portal_user_id: int
+
+
+def financial_year(d: date) -> str:
+	"""Indian financial year (April to March) as the portal writes it: 2026-11-21 -> '26-27'."""
+	start = d.year if d.month >= 4 else d.year - 1
+	return f"{start % 100:02d}-{(start + 1) % 100:02d}"
+
+
+def finance_status(outstanding: Decimal, grand_total: Decimal) -> int:
+	"""Portal payment state (contract, "Push": payment state): 0 all outstanding, 1 part, 2 none."""
+	outstanding, grand_total = Decimal(outstanding), Decimal(grand_total)
+	if outstanding <= PAISA / 2:
+		return 2
+	if outstanding >= grand_total - PAISA / 2:
+		return 0
+	return 1
+
+
+def _fail(inv: PushInvoice, message: str, field: str, line: int | None = None):
+	where = f"{PURCHASE_INVOICE} {inv.name}" + (f", row {line}" if line else "")
+	raise InvoiceError(f"{where}: {message}", invoice=inv.name, field=field, line=line)
+
+
+def check_pushable(inv: PushInvoice) -> None:
+	"""Refuse what the portal cannot hold (contract, "Push"), naming what to fix.
+
+	Raises InvoiceError: a return (debit note), a non-INR currency, a fractional
+	quantity, a tax row other than GST "On Net Total" (or TDS), an unmapped entity,
+	a Supplier without `procureuat_vendor_id` or an Item without `procureuat_product_id`.
+	"""
+	if inv.is_return:
+		_fail(inv, "is a return (debit note); ProcureUAT holds no returns", "is_return")
+	if inv.currency != CURRENCY:
+		_fail(inv, f"is in {inv.currency}; ProcureUAT holds {CURRENCY} only", "currency")
+	if not inv.entity_id:
+		_fail(inv, f"company {inv.company} is not mapped to a portal entity in O2O Sync Settings", "company")
+	for line in inv.lines:
+		if line.qty != line.qty.to_integral_value():
+			_fail(
+				inv,
+				f"quantity {line.qty.normalize()} of {line.item_code} is fractional; ProcureUAT holds whole quantities",
+				"qty",
+				line.idx,
+			)
+	for tax in inv.taxes:
+		if tax.kind == TAX_OTHER or (tax.kind == TAX_GST and tax.charge_type != ON_NET_TOTAL):
+			_fail(
+				inv,
+				f'tax row {tax.account_head} ({tax.charge_type}) is not a GST row "{ON_NET_TOTAL}" (or TDS); ProcureUAT cannot hold it',
+				"taxes",
+				tax.idx,
+			)
+	missing = []
+	if not inv.vendor_id:
+		missing.append(f"Supplier {inv.supplier} (set its ProcureUAT Vendor ID)")
+	items = sorted({li.item_code for li in inv.lines if not li.product_id})
+	missing += [f"Item {code} (set its ProcureUAT Product ID)" for code in items]
+	if missing:
+		_fail(
+			inv,
+			"map " + " and ".join(missing) + " before it can be pushed",
+			F_VENDOR_ID if not inv.vendor_id else F_PRODUCT_ID,
+		)
+
+
+def build_portal_rows(inv: PushInvoice, settings: PushSettings) -> tuple[dict, list[dict]]:
+	"""Column values of the `purchase_requisitions` row and its `purchase_order_items` rows.
+
+	Follows the contract's "Push" column list; amounts are rounded to the paisa and
+	`unit_rate` written as text. `invoice_number` is left out: the client allocates it
+	from `invoice_counter` in the writing transaction. Raises InvoiceError (see
+	`check_pushable`).
+	"""
+	check_pushable(inv)
+	posting = datetime.combine(inv.posting_date, datetime.min.time())
+	rates = sorted({line.gst_rate for line in inv.lines})
+	fitting = [r for r in rates if len(_rate_text(r)) <= GST_PERCENTAGE_WIDTH]
+	gst_percentage = (
+		_rate_text(rates[0])
+		if len(rates) == 1 and fitting
+		else (_rate_text(max(fitting)) if fitting else "0")
+	)
+	user = int(settings.portal_user_id or 0)
+	header = {
+		"entity": str(inv.entity_id),
+		"order_name": inv.supplier_name,
+		"order_code": inv.name,
+		"address": inv.supplier_address or "",
+		"remark": inv.remarks or "",
+		"acknowledgement": 1,
+		"order_status": 2,
+		"status": "active",
+		"category": 0,
+		"amend_no": "0",
+		"reason": "ERPNext",
+		"transportation_mode": "",
+		"vehicle_no": "",
+		"challan_number": "",
+		"freight_rate": "0",
+		"freight_cost": "0",
+		"requisition_at": posting,
+		"created_at": posting,
+		"invoice_generated_at": posting,
+		"requisition_by": user,
+		"created_by": user,
+		"updated_by": user,
+		"invoice_series": 1,
+		"invoice_generated": 1,
+		"is_visible_header": 1,
+		"vendor_created": 0,
+		"gst_percentage": gst_percentage,
+		"credit_note_number": inv.bill_no or "",
+		"currency_id": m.INR_CURRENCY_ID,
+	}
+	lines = []
+	for line in inv.lines:
+		cost = line.net_amount.quantize(PAISA, rounding=ROUND_HALF_UP)
+		gst_amt = line.gst_amount.quantize(PAISA, rounding=ROUND_HALF_UP)
+		lines.append(
+			{
+				"vendor_id": inv.vendor_id,
+				"product_id": line.product_id,
+				"brand_id": 0,
+				"image": "",
+				"status": "active",
+				"quantity": int(line.qty),
+				"unit_rate": format(line.rate.normalize(), "f"),
+				"uom": line.uom,
+				"cost": cost,
+				"gst_amt": gst_amt,
+				"total_amt": cost + gst_amt,
+				"created_by": user,
+				"updated_by": user,
+				"created_at": posting,
+			}
+		)
+	return header, lines
+
+
+def _rate_text(rate: Decimal) -> str:
+	return format(Decimal(rate).normalize(), "f")
