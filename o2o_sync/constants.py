@@ -10,6 +10,8 @@ those of the DocTypes' Select options (`sync_log.json`, `sync_mapping.json`,
 
 SETTINGS = "O2O Sync Settings"
 SETTINGS_ENTITY = "O2O Sync Entity"
+#: O2O Sync Settings' `notify_users` rows (who is told of conflicts and lasting failures)
+SETTINGS_NOTIFY_USER = "O2O Sync Notify User"
 DATABASE_CONNECTION = "Database Connection"
 SYNC_MAPPING = "Sync Mapping"
 SYNC_LOG = "Sync Log"
@@ -68,9 +70,43 @@ ORIGIN_ERPNEXT = "ERPNext"
 HOLD_FOR_REVIEW = "Hold for review"
 PROCUREUAT_WINS = "ProcureUAT wins"
 ERPNEXT_WINS = "ERPNext wins"
+#: the later edit (portal `updated_at` vs ERPNext `modified`, compared in Asia/Kolkata) wins; drafts only
+LATEST_EDIT_WINS = "Latest edit wins"
 DEFAULT_STRATEGY = HOLD_FOR_REVIEW
 
 # ---------------------------------------------------------------- roles
 
 #: Roles that may run the sync by hand and settle what it holds.
 MANAGER_ROLES = ("System Manager", "Accounts Manager")
+
+# ---------------------------------------------------------------- what the sync holds for a person
+
+# Sync Mapping `held_reason`: why a mapping is in Conflict (the Select's options, in this order)
+HELD_DRAFT_EDITED = "Both sides changed the draft"
+HELD_SUBMITTED_EDITED = "Portal edit of a submitted invoice"
+HELD_CANCELLED_WITH_PAYMENTS = "Portal cancellation of an invoice with payments"
+HELD_PUSHED_CANCELLED = "Portal cancellation of an ERPNext invoice"
+HELD_OTHER_TOTALS = "Same bill no, other totals"
+HELD_CANCELLED_IN_ERPNEXT = "Cancelled in ERPNext, changed on the portal"
+HELD_DELETED_IN_ERPNEXT = "Deleted in ERPNext"
+HELD_REASONS = (
+	HELD_DRAFT_EDITED,
+	HELD_SUBMITTED_EDITED,
+	HELD_CANCELLED_WITH_PAYMENTS,
+	HELD_PUSHED_CANCELLED,
+	HELD_OTHER_TOTALS,
+	HELD_CANCELLED_IN_ERPNEXT,
+	HELD_DELETED_IN_ERPNEXT,
+)
+
+# what a person may do with a held mapping (buttons on the Sync Mapping form, `resolve_conflict`)
+KEEP_ERPNEXT = "Keep ERPNext"
+KEEP_PROCUREUAT = "Keep ProcureUAT"
+CHOOSE_PER_FIELD = "Choose per field"
+AMEND_FROM_PROCUREUAT = "Amend from ProcureUAT"
+CANCEL_IN_ERPNEXT = "Cancel in ERPNext"
+LINK_ANYWAY = "Link anyway"
+CREATE_FROM_PROCUREUAT = "Create from ProcureUAT"
+
+#: Sync Log operation of a person's resolution
+OP_RESOLVE = "Resolve"

@@ -3,16 +3,25 @@
 A Sync Mapping keeps the snapshot of both sides as they were at the last sync: the portal
 view (`columns.portal_view`) and the ERPNext view (the port's `invoice_view`). A portal
 edit is compared with it column by column, and ERPNext's edits field group by field group:
-what only the portal changed is applied, what both changed is a conflict. The snapshot
-carries the column registry's version; one saved under another registry is upgraded
-before it is compared. Frappe-free.
+what only the portal changed is applied, what both changed is a conflict, unless both
+changed it to the same value (`same_as_portal`). The snapshot carries the column
+registry's version; one saved under another registry is upgraded before it is compared.
+`erpnext_edited_later` is the clock comparison of the "Latest edit wins" strategy.
+Frappe-free.
 """
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from .columns import REGISTRY, Column, erpnext_header_fields, groups_by_column, header_columns, line_columns
+from .records import InvoiceSpec
+
+#: The portal's clock: its DATETIME columns are naive Asia/Kolkata local time (contract, "Tables").
+PORTAL_TIME_ZONE = ZoneInfo("Asia/Kolkata")
 
 # ---------------------------------------------------------------- snapshots
 
@@ -103,17 +112,105 @@ def three_way_merge(
 	base_erp: dict | None,
 	current_erp: dict,
 	registry: Iterable[Column] = REGISTRY,
+	same: Callable[[set[str]], set[str]] | None = None,
 ) -> tuple[set[str], set[str], list[str]]:
 	"""Decide what a portal edit may change on a draft Purchase Invoice (three-way merge).
 
 	Args: the portal views at the last sync and now, the ERPNext views at the last sync and
-	now. Returns `(apply_groups, conflict_groups, portal_columns)`: the Purchase Invoice field
-	groups to take from the portal, those ERPNext also changed since the last sync (a
-	conflict), and the portal columns that moved.
+	now; `same`, called with the groups the portal changed when ERPNext changed some of them
+	too, gives those ERPNext already holds as the portal's new values map to (e.g.
+	`same_as_portal`): neither a conflict nor written.
+	Returns `(apply_groups, conflict_groups, portal_columns)`: the Purchase Invoice field
+	groups to take from the portal, those ERPNext also changed since the last sync to another
+	value (a conflict; both sides making the same change is not one, and nothing is written
+	for it), and the portal columns that moved.
 	"""
 	columns = changed_columns(base_portal, new_portal)
 	by_column = groups_by_column(registry)
 	portal_groups = {g for c in columns for g in by_column.get(c, ())}
 	erp_groups = changed_groups(base_erp, current_erp) if base_erp is not None else set()
-	conflicts = portal_groups & erp_groups
-	return portal_groups - conflicts, conflicts, columns
+	both = portal_groups & erp_groups
+	equal = set(same(set(portal_groups))) if both and same else set()
+	return portal_groups - both - equal, both - equal, columns
+
+
+# ---------------------------------------------------------------- comparing values across the sides
+
+
+def text_of(value) -> str:
+	"""A header value as both views spell it: ISO dates, stripped text, '' for None."""
+	if value is None:
+		return ""
+	if isinstance(value, datetime):
+		return value.date().isoformat()
+	if isinstance(value, date):
+		return value.isoformat()
+	return str(value).strip()
+
+
+def _number(value) -> Decimal | None:
+	try:
+		return Decimal(str(value))
+	except (InvalidOperation, ValueError):
+		return None
+
+
+def _item_essentials(rows) -> list[tuple]:
+	"""(portal line id, item code, qty, rate) of each Purchase Invoice Item, in order."""
+	return [(row[0] or None, row[1], _number(row[2]), _number(row[3])) for row in rows]
+
+
+def same_as_portal(
+	groups: Iterable[str], spec: InvoiceSpec, erp_view: dict, net_total: Decimal, gst_total: Decimal
+) -> set[str]:
+	"""The field groups whose value ERPNext already holds as the portal's new value maps to.
+
+	Args: candidate groups; the spec of the portal invoice now (`spec.build_spec`); the
+	ERPNext view now and ERPNext's net and GST totals (rupees). A header group compares the
+	spec's header value with the view's (dates as ISO text, text stripped; a `due_date` left
+	to payment terms never compares equal); `company` the company; `items` and `taxes` (one
+	unit) compare each Item's portal line id, item code, quantity and rate, and the totals
+	within the spec's tolerance (the GST split and slabs show in the GST total).
+	"""
+	same = set()
+	lines_equal = None
+	for group in groups:
+		if group == "company":
+			equal = spec.company == erp_view.get("company")
+		elif group in ("items", "taxes"):
+			if lines_equal is None:
+				want = [
+					(li.procureuat_item_id, li.item_code, Decimal(li.qty), Decimal(li.rate))
+					for li in spec.items
+				]
+				exp = spec.expected
+				lines_equal = (
+					want == _item_essentials(erp_view.get("items") or [])
+					and abs(Decimal(net_total) - exp.net_total) <= exp.tolerance
+					and abs(Decimal(gst_total) - exp.gst_total) <= exp.tolerance
+				)
+			equal = lines_equal
+		elif spec.header.get(group) is not None:
+			equal = text_of(spec.header[group]) == text_of(erp_view.get(group))
+		else:
+			equal = False
+		if equal:
+			same.add(group)
+	return same
+
+
+def erpnext_edited_later(portal_changed_at: datetime | None, erpnext_modified: datetime | None) -> bool:
+	"""True when ERPNext's last edit is not older than the portal's ("Latest edit wins").
+
+	Args: the portal invoice's change time (naive Asia/Kolkata, `PortalInvoice.change_ts`);
+	ERPNext's `modified`, aware in the site's time zone (a naive one is taken as Asia/Kolkata).
+	Both are compared in Asia/Kolkata. A tie keeps ERPNext's value (nothing is overwritten on
+	a doubt); no portal time keeps ERPNext's, no ERPNext time takes the portal's.
+	"""
+	if erpnext_modified is None:
+		return False
+	if portal_changed_at is None:
+		return True
+	if erpnext_modified.tzinfo is not None:
+		erpnext_modified = erpnext_modified.astimezone(PORTAL_TIME_ZONE).replace(tzinfo=None)
+	return erpnext_modified >= portal_changed_at.replace(tzinfo=None)

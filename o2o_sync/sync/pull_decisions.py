@@ -8,7 +8,20 @@ and the master resolution of `pull_masters`). Every decision returns an `Outcome
 
 from dataclasses import dataclass
 
-from o2o_sync.constants import ERPNEXT_WINS, ORIGIN_ERPNEXT, ORIGIN_PORTAL, PROCUREUAT_WINS
+from o2o_sync.constants import (
+	ERPNEXT_WINS,
+	HELD_CANCELLED_IN_ERPNEXT,
+	HELD_CANCELLED_WITH_PAYMENTS,
+	HELD_DELETED_IN_ERPNEXT,
+	HELD_DRAFT_EDITED,
+	HELD_OTHER_TOTALS,
+	HELD_PUSHED_CANCELLED,
+	HELD_SUBMITTED_EDITED,
+	LATEST_EDIT_WINS,
+	ORIGIN_ERPNEXT,
+	ORIGIN_PORTAL,
+	PROCUREUAT_WINS,
+)
 
 from . import columns, merge, spec
 from .errors import InvoiceError
@@ -21,11 +34,13 @@ from .records import PortalInvoice, Vendor
 class Outcome:
 	"""What one invoice's sync did: `count`, the key of the run's counts it adds to (created,
 	updated, unchanged, cancelled, linked, conflict, deleted); `operation`, the Sync Log
-	operation to write ('' writes no row); `message`, the Sync Log message."""
+	operation to write ('' writes no row); `message`, the Sync Log message; `held_reason`,
+	why a conflict is held (`constants.HELD_REASONS`; the Sync Mapping's `held_reason`)."""
 
 	count: str
 	operation: str = ""
 	message: str = ""
+	held_reason: str = ""
 
 
 UNCHANGED = Outcome("unchanged")
@@ -38,14 +53,26 @@ class InvoiceDecisions:
 		return merge.make_snapshot(portal, erpnext, self.registry)
 
 	def _apply(self, inv: PortalInvoice, vendor: Vendor | None, record: MappingRecord, view: dict) -> Outcome:
-		"""Decide and apply what the portal's `view` of `inv` means for its Purchase Invoice."""
+		"""Decide and apply what the portal's `view` of `inv` means for its Purchase Invoice;
+		the mapping's `held_reason` follows the outcome (None unless it is a conflict)."""
+		outcome = self._decide(inv, vendor, record, view)
+		record.held_reason = outcome.held_reason or None
+		return outcome
+
+	def _live_state(self, record: MappingRecord) -> InvoiceState | None:
+		"""The mapping's Purchase Invoice now; a cancelled one's live amendment takes over."""
 		state = self.port.get_invoice(record.purchase_invoice) if record.purchase_invoice else None
 		if state is not None and state.docstatus == 2:
 			live = self.port.resolve_amended(state.name)
 			if live and live != state.name:
 				record.purchase_invoice = live
 				state = self.port.get_invoice(live)
+		return state
 
+	def _decide(
+		self, inv: PortalInvoice, vendor: Vendor | None, record: MappingRecord, view: dict
+	) -> Outcome:
+		state = self._live_state(record)
 		if state is None:
 			return self._not_in_erpnext(inv, vendor, record, view)
 
@@ -56,6 +83,7 @@ class InvoiceDecisions:
 				"conflict",
 				"Update",
 				f"{invoice_label(inv)} changed on the portal but {state.name} is cancelled in ERPNext; waiting for a person",
+				HELD_CANCELLED_IN_ERPNEXT,
 			)
 
 		base = merge.upgrade_snapshot(record.snapshot, view, state.view, self.registry)
@@ -81,6 +109,7 @@ class InvoiceDecisions:
 				"conflict",
 				"Update",
 				f"{invoice_label(inv)}: Purchase Invoice {record.purchase_invoice} no longer exists in ERPNext",
+				HELD_DELETED_IN_ERPNEXT,
 			)
 		linked = self.port.resolve_amended(inv.order_code) if inv.order_code else None
 		if linked:
@@ -96,12 +125,17 @@ class InvoiceDecisions:
 			return UNCHANGED
 		return self._create(inv, vendor, record, view)
 
-	def _create(self, inv: PortalInvoice, vendor, record: MappingRecord, view: dict) -> Outcome:
+	def _create(
+		self, inv: PortalInvoice, vendor, record: MappingRecord, view: dict, link_existing=True
+	) -> Outcome:
 		"""Create the Purchase Invoice, or link the one already keyed by hand (same supplier
-		and bill no) when its totals match (contract, "Pull": already in ERPNext)."""
+		and bill no) when its totals match (contract, "Pull": already in ERPNext);
+		`link_existing=False` creates it whatever was keyed by hand (a person's choice)."""
 		want = self._spec(inv, vendor)
 		self._check_posting_date(want.company, want.posting_date)
-		existing = self.port.find_invoice_by_bill_no(want.company, want.supplier, want.bill_no)
+		existing = link_existing and self.port.find_invoice_by_bill_no(
+			want.company, want.supplier, want.bill_no
+		)
 		record.origin = ORIGIN_PORTAL
 		if existing:
 			record.purchase_invoice = existing.name
@@ -115,6 +149,7 @@ class InvoiceDecisions:
 					"conflict",
 					"Link",
 					f"{existing.name} has the same supplier and bill no {want.bill_no} but other totals; held for a person. {e}",
+					HELD_OTHER_TOTALS,
 				)
 			self.port.set_status_fields(existing.name, self._status_fields(want))
 			return Outcome(
@@ -147,6 +182,7 @@ class InvoiceDecisions:
 					"conflict",
 					"Cancel",
 					f"{invoice_label(inv)} was {what} on the portal but {state.name} has payments; not touched, waiting for a person",
+					HELD_CANCELLED_WITH_PAYMENTS,
 				)
 			self.port.cancel_invoice(state.name)
 			record.snapshot = self._snapshot(view, (self.port.get_invoice(state.name) or state).view)
@@ -179,6 +215,7 @@ class InvoiceDecisions:
 					f"{invoice_label(inv)} changed on the portal ({', '.join(other)}) but {state.name} is submitted; "
 					"waiting for a person, who can cancel and amend it"
 				),
+				HELD_SUBMITTED_EDITED,
 			)
 		record.snapshot = self._snapshot(view, base_erpnext)
 		if status_changed:
@@ -187,17 +224,48 @@ class InvoiceDecisions:
 			)
 		return UNCHANGED
 
-	def _edit_draft(self, inv, vendor, record, state, view, base_portal, base_erpnext) -> Outcome:
+	def _same_values(self, inv, vendor, state: InvoiceState, groups: set[str]) -> set[str]:
+		"""Of the field `groups` the portal changed, those ERPNext already holds as the portal's
+		new values map to (`merge.same_as_portal`); none when the portal invoice cannot be mapped."""
+		try:
+			want = self._spec(inv, vendor)
+		except InvoiceError:
+			return set()
+		return merge.same_as_portal(groups, want, state.view, state.net_total, state.gst_total)
+
+	def _edit_draft(self, inv, vendor, record, state, view, base_portal, base_erpnext, take=None) -> Outcome:
 		"""A portal edit to a draft: three-way merge against the last sync; the configured
-		strategy settles a conflict or holds it (contract, "Both directions")."""
+		strategy settles a conflict or holds it (contract, "Both directions"). `take`, a
+		person's choice (`resolve`): the conflicting groups to take from the portal, the rest
+		kept from ERPNext (None: the strategy decides)."""
 		apply, conflicts, changed = merge.three_way_merge(
-			base_portal, view, base_erpnext, state.view, self.registry
+			base_portal,
+			view,
+			base_erpnext,
+			state.view,
+			self.registry,
+			same=lambda groups: self._same_values(inv, vendor, state, groups),
 		)
 		strategy = self.settings.conflict_strategy
 		note = ""
 		if conflicts:
 			fields = ", ".join(sorted(conflicts))
-			if strategy == PROCUREUAT_WINS:
+			if take is not None:
+				won, kept = conflicts & set(take), conflicts - set(take)
+				apply |= won
+				note = "".join(
+					(
+						f"; ProcureUAT's {', '.join(sorted(won))} taken" if won else "",
+						f"; ERPNext's {', '.join(sorted(kept))} kept" if kept else "",
+					)
+				)
+			elif strategy == LATEST_EDIT_WINS:
+				if merge.erpnext_edited_later(inv.change_ts or inv.updated_at, state.modified):
+					note = f"; ERPNext's {fields} kept (its edit is the latest)"
+				else:
+					apply |= conflicts
+					note = f"; ProcureUAT's {fields} taken (its edit is the latest)"
+			elif strategy == PROCUREUAT_WINS:
 				apply |= conflicts
 				note = f"; ProcureUAT won the conflict on {fields}"
 			elif strategy == ERPNEXT_WINS:
@@ -211,6 +279,7 @@ class InvoiceDecisions:
 						f"{invoice_label(inv)} and {state.name} both changed {fields} since the last sync; "
 						"nothing overwritten, waiting for a person"
 					),
+					HELD_DRAFT_EDITED,
 				)
 		status_changed = [c for c in changed if c in columns.status_columns(self.registry)]
 		if not apply and not status_changed:
@@ -247,5 +316,6 @@ class InvoiceDecisions:
 					f"{invoice_label(inv)} was cancelled on the portal, but {state.name} is ERPNext's document; "
 					"held for a person"
 				),
+				HELD_PUSHED_CANCELLED,
 			)
 		return self._edit_submitted(inv, record, state, view, changed, base_erpnext)

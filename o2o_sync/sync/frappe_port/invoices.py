@@ -1,9 +1,10 @@
 """The port's Purchase Invoices: reading them for the engine, writing what the pull decided."""
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import frappe
-from frappe.utils import cint, cstr, flt, getdate
+from frappe.utils import cint, cstr, flt, get_datetime, get_system_timezone, getdate
 
 from o2o_sync.constants import F_ITEM_ID, F_SYNC_STATUS, PURCHASE_INVOICE, SYNCED
 
@@ -93,6 +94,10 @@ class Invoices:
 			view=invoice_view(doc),
 			is_return=bool(doc.is_return),
 			amended_from=doc.amended_from,
+			# Frappe keeps `modified` naive in the System Settings time zone
+			modified=get_datetime(doc.modified).replace(tzinfo=ZoneInfo(get_system_timezone()))
+			if doc.modified
+			else None,
 		)
 
 	def get_invoice(self, name):
@@ -249,6 +254,42 @@ class Invoices:
 		doc = frappe.get_doc(PURCHASE_INVOICE, name)
 		if doc.docstatus != 0:
 			raise InvoiceError(f"{name} is submitted; only a draft can take portal edits", field="docstatus")
+		self._apply_groups(doc, spec, groups)
+		doc.flags.o2o_from_pull = True
+		doc.save(ignore_permissions=True)
+		if rules.updates_items(groups):
+			self._check_templates(doc, spec)
+		return self._state(doc)
+
+	def amend_invoice(self, name, spec: InvoiceSpec):
+		"""A draft amendment of cancelled invoice `name`, as ERPNext's own Amend makes it
+		(`frappe.copy_doc`, `amended_from`, the amended name), with every field group of the
+		spec applied as `update_invoice` does and the spec's tracking fields; the payment
+		schedule is rebuilt from the new dates. Raises InvoiceError when `name` is not
+		cancelled or ERPNext put another Item Tax Template on a line."""
+		self.gst_accounts.update(spec.tax_accounts.values())
+		old = frappe.get_doc(PURCHASE_INVOICE, name)
+		if old.docstatus != 2:
+			raise InvoiceError(
+				f"{name} is not cancelled; only a cancelled invoice can be amended", field="docstatus"
+			)
+		doc = frappe.copy_doc(old)
+		doc.amended_from = old.name
+		doc.docstatus = 0
+		for child in doc.get_all_children():
+			child.docstatus = 0
+		doc.set("payment_schedule", [])
+		self._apply_groups(
+			doc, spec, {rules.COMPANY_GROUP, rules.ITEMS_GROUP, rules.TAXES_GROUP, *spec.header}
+		)
+		doc.update({**spec.tracking, F_SYNC_STATUS: SYNCED})
+		doc.flags.o2o_from_pull = True
+		doc.insert(ignore_permissions=True)
+		self._check_templates(doc, spec)
+		return self._state(doc)
+
+	def _apply_groups(self, doc, spec: InvoiceSpec, groups):
+		"""Set a draft's header fields, items and GST rows of the field `groups` from the spec."""
 		for field, value in rules.header_updates(spec, groups).items():
 			doc.set(field, value)
 		if rules.updates_items(groups):
@@ -272,11 +313,6 @@ class Invoices:
 				doc.append("taxes", tax)
 			for tax in others:
 				doc.append("taxes", tax)
-		doc.flags.o2o_from_pull = True
-		doc.save(ignore_permissions=True)
-		if rules.updates_items(groups):
-			self._check_templates(doc, spec)
-		return self._state(doc)
 
 	def set_status_fields(self, name, fields):
 		"""Write allow-on-submit fields (`procureuat_*`, `o2o_sync_status`) without touching `modified`."""

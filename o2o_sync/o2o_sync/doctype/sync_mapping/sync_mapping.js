@@ -4,6 +4,8 @@
 frappe.ui.form.on("Sync Mapping", {
 	refresh(frm) {
 		if (frm.is_new()) return;
+		o2o_sync.sync_mapping_retry.add_button(frm);
+		o2o_sync.sync_mapping_conflict.show(frm);
 
 		frm.add_custom_button(
 			__("Sync Log"),
@@ -19,3 +21,102 @@ frappe.ui.form.on("Sync Mapping", {
 		}
 	},
 });
+
+frappe.provide("o2o_sync.sync_mapping_retry");
+
+// Retry a Failed (or Pending) mapping: pull it again, or push it again, as a background job.
+o2o_sync.sync_mapping_retry.add_button = (frm) => {
+	if (!["Failed", "Pending"].includes(frm.doc.status)) return;
+	if (!(frappe.user.has_role("Accounts Manager") || frappe.user.has_role("System Manager")))
+		return;
+	frm.add_custom_button(__("Retry"), () =>
+		frappe
+			.call({
+				method: "o2o_sync.sync.desk_retry.retry_mappings",
+				type: "POST",
+				args: { names: [frm.doc.name] },
+				freeze: true,
+				freeze_message: __("Queueing the retry…"),
+			})
+			.then((r) => {
+				const result = r.message || {};
+				frappe.msgprint({
+					title: __("Retry"),
+					indicator: result.skipped && result.skipped.length ? "orange" : "green",
+					message: frappe.utils.escape_html(result.message || ""),
+				});
+			})
+	);
+};
+
+frappe.provide("o2o_sync.sync_mapping_conflict");
+
+// A held mapping: both sides' values side by side (the server renders the table, every value
+// HTML-escaped) and the actions that apply to its state, for those who may resolve it.
+o2o_sync.sync_mapping_conflict.show = (frm) => {
+	const field = frm.get_field("conflict_html");
+	if (frm.doc.status !== "Conflict") {
+		field?.$wrapper.empty();
+		return;
+	}
+	frappe
+		.call({
+			method: "o2o_sync.sync.resolution.get_conflict",
+			type: "GET",
+			args: { mapping: frm.doc.name },
+		})
+		.then((r) => {
+			const held = r.message || {};
+			if (!held.held) return;
+			field?.$wrapper.html(held.html || "");
+			if (!held.can_resolve) return;
+			const group = __("Resolve");
+			(held.actions || []).forEach((action) => {
+				frm.add_custom_button(
+					__(action),
+					() => o2o_sync.sync_mapping_conflict.resolve(frm, action),
+					group
+				);
+			});
+		});
+};
+
+o2o_sync.sync_mapping_conflict.chosen_fields = (frm) =>
+	frm
+		.get_field("conflict_html")
+		.$wrapper.find("input.o2o-take-portal:checked")
+		.map((i, el) => $(el).attr("data-field"))
+		.get();
+
+o2o_sync.sync_mapping_conflict.resolve = (frm, action) => {
+	const args = { mapping: frm.doc.name, action: action };
+	let what = __(action);
+	if (action === "Choose per field") {
+		args.fields = o2o_sync.sync_mapping_conflict.chosen_fields(frm);
+		if (!args.fields.length) {
+			frappe.msgprint(__("Tick the fields to take from ProcureUAT in the table first."));
+			return;
+		}
+		what = __("Take ProcureUAT's {0}, keep ERPNext's other values", [
+			frappe.utils.escape_html(args.fields.join(", ")),
+		]);
+	}
+	frappe.confirm(__("{0}: apply this to both sides now?", [what]), () =>
+		frappe
+			.call({
+				method: "o2o_sync.sync.resolution.resolve_conflict",
+				type: "POST",
+				args: args,
+				freeze: true,
+				freeze_message: __("Resolving…"),
+			})
+			.then((r) => {
+				const result = r.message || {};
+				frappe.show_alert({
+					message: frappe.utils.escape_html(result.message || __("Resolved")),
+					indicator: "green",
+				});
+				frm.reload_doc();
+			})
+	);
+};

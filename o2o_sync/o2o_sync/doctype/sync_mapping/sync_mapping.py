@@ -2,8 +2,9 @@
 # For license information, please see license.txt
 
 """Sync Mapping: the sync state of one portal invoice (a requisition and the vendor of its lines)
-and the Purchase Invoice it corresponds to. Written by the sync engine; a person may correct the
-status of a held record.
+and the Purchase Invoice it corresponds to. Written by the sync engine; a held one (status
+Conflict, `held_reason` saying why) is settled with the actions on its form
+(`o2o_sync.sync.resolution`), never by editing its status.
 """
 
 import json
@@ -25,11 +26,24 @@ class SyncMapping(Document):
 		from frappe.types import DF
 
 		conflict_fields: DF.SmallText | None
+		conflict_html: DF.HTML | None
 		entity_id: DF.Data | None
 		erpnext_hash: DF.Data | None
+		failing_since: DF.Datetime | None
 		finance_status: DF.Int
-		last_error: DF.LongText | None
+		held_reason: DF.Literal[
+			"",
+			"Both sides changed the draft",
+			"Portal edit of a submitted invoice",
+			"Portal cancellation of an invoice with payments",
+			"Portal cancellation of an ERPNext invoice",
+			"Same bill no, other totals",
+			"Cancelled in ERPNext, changed on the portal",
+			"Deleted in ERPNext",
+		]
+		last_error: DF.Code | None
 		last_synced_at: DF.Datetime | None
+		notified_at: DF.Datetime | None
 		origin: DF.Literal["ProcureUAT", "ERPNext"]
 		portal_hash: DF.Data | None
 		portal_updated_at: DF.Datetime | None
