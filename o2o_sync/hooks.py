@@ -18,8 +18,9 @@ required_apps = ["frappe/erpnext"]
 # ------------
 # custom fields on Purchase Invoice / Item / Supplier and the `rate` precision property setter
 
-after_install = "o2o_sync.setup.install.after_install"
-after_migrate = "o2o_sync.setup.install.after_migrate"
+# and the operator's desk records: the workspace's "Last pull" block, the Sync Log list's columns
+after_install = ["o2o_sync.setup.install.after_install", "o2o_sync.setup.desk_blocks.install_desk"]
+after_migrate = ["o2o_sync.setup.install.after_migrate", "o2o_sync.setup.desk_blocks.install_desk"]
 
 # Uninstallation
 # ------------
@@ -41,6 +42,8 @@ ignore_links_on_delete = [_c.SYNC_LOG, _c.SYNC_MAPPING]
 # and enqueues the jobs of o2o_sync/sync/jobs.py
 
 doc_events = {
+	# its log retention is the days Frappe's Log Settings keeps Sync Log rows
+	_c.SETTINGS: {"on_update": "o2o_sync.o2o_sync.doctype.sync_log.sync_log.register_retention"},
 	_c.PURCHASE_INVOICE: {
 		"on_submit": "o2o_sync.sync.events.purchase_invoice_on_submit",
 		"on_cancel": "o2o_sync.sync.events.purchase_invoice_on_cancel",
@@ -57,11 +60,15 @@ doc_events = {
 
 # Scheduled Tasks
 # ---------------
-# o2o_sync/sync/scheduler.py; each acts only while O2O Sync Settings is enabled (but the log clean-up)
+# o2o_sync/sync/scheduler.py; each acts only while O2O Sync Settings is enabled
 
 scheduler_events = {
 	# pull from the portal
 	"hourly_long": ["o2o_sync.sync.scheduler.scheduled_sync_from_external"],
+	# compare the portal with the Sync Mappings: apply what the cursor missed
+	"daily_long": ["o2o_sync.sync.scheduler.scheduled_reconcile"],
+	# tell the settings' users of invoices failing for more than a day (and of new conflicts)
+	"daily": ["o2o_sync.sync.scheduler.notify_held_mappings"],
 	"cron": {
 		# ERPNext changes outstanding amounts without firing the invoice's events: catch up
 		"*/15 * * * *": [
@@ -70,6 +77,11 @@ scheduler_events = {
 			"o2o_sync.sync.scheduler.retry_pending_pushes",
 		],
 	},
-	# Sync Log rows older than the settings' retention
-	"weekly": ["o2o_sync.sync.scheduler.clear_old_logs"],
 }
+
+# Log clearing
+# ------------
+# Frappe's Log Settings clears Sync Log rows after these days (O2O Sync Settings' log retention
+# once saved), keeping Failed and Conflict rows of unresolved invoices (`SyncLog.clear_old_logs`)
+
+default_log_clearing_doctypes = {_c.SYNC_LOG: 30}

@@ -31,6 +31,12 @@ FRAPPE_SIDE = {
 	"o2o_sync.sync.desk",
 	"o2o_sync.sync.events",
 	"o2o_sync.sync.sync_utils",
+	"o2o_sync.sync.resolution",
+	"o2o_sync.sync.notifications",
+	"o2o_sync.sync.status",
+	"o2o_sync.sync.desk_status",
+	"o2o_sync.sync.desk_retry",
+	"o2o_sync.sync.pull_progress",
 }
 FRAPPE_SIDE_PACKAGES = ("o2o_sync.sync.frappe_port",)
 FRAPPE_PACKAGES = {"frappe", "erpnext"}
