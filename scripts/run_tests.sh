@@ -7,7 +7,11 @@
 #      unless O2O_TEST_DB_HOST/_PORT/_USER/_PASSWORD say otherwise);
 #   4. when a Frappe bench with ERPNext is present (O2O_BENCH, default
 #      /home/frappe/frappe-bench, site O2O_SITE, default o2o.localhost): this tree is
-#      installed into it and Frappe's own test runner runs the app's suite there.
+#      installed into it and Frappe's own test runner runs the app's suite there;
+#   5. when that bench also has built desk assets and Chromium is installed
+#      (/usr/bin/chromium, or O2O_CHROMIUM): the browser tests (browser_tests/, Playwright
+#      in .venv driving headless Chromium against a web server they start on that site,
+#      O2O_BROWSER_SITE, default O2O_SITE). Either suite says in one line when it is skipped.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +42,7 @@ bench_dir=${O2O_BENCH:-/home/frappe/frappe-bench}
 site=${O2O_SITE:-o2o.localhost}
 if [ ! -x "$bench_dir/env/bin/python" ] || [ ! -d "$bench_dir/sites/$site" ]; then
 	echo "Frappe suite skipped: no bench with site $site at $bench_dir (set O2O_BENCH and O2O_SITE)."
+	echo "Browser tests skipped: no bench with site $site at $bench_dir (set O2O_BENCH and O2O_SITE)."
 	exit 0
 fi
 
@@ -79,4 +84,42 @@ bad=$( (grep -E '^FAILED \(' "$log" || true) | tail -1 | grep -Eo '(failures|err
 rm -f "$log"
 bad=${bad:-0}
 echo "frappe: $((ran - bad)) passed, $bad failed"
-exit "$status"
+frappe_status=$status
+
+# browser tests: a real headless Chromium against this bench's desk (browser_tests/conftest.py)
+browser_site=${O2O_BROWSER_SITE:-$site}
+chromium=${O2O_CHROMIUM:-/usr/bin/chromium}
+browser_skip=""
+if [ ! -f "$bench_dir/sites/assets/assets.json" ]; then
+	browser_skip="no built desk assets on $bench_dir (run bench build)"
+elif [ ! -x "$chromium" ]; then
+	browser_skip="no Chromium at $chromium (apt-get install chromium, or set O2O_CHROMIUM)"
+elif [ ! -d "$bench_dir/sites/$browser_site" ]; then
+	browser_skip="no site $browser_site at $bench_dir (set O2O_BROWSER_SITE)"
+fi
+if [ -n "$browser_skip" ]; then
+	echo "Browser tests skipped: $browser_skip."
+	exit "$frappe_status"
+fi
+echo "== browser tests (headless Chromium) on $bench_dir (site $browser_site)"
+browser_start=$SECONDS
+.venv/bin/python -c "import playwright" 2>/dev/null ||
+	.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,browser]'
+# the desk and socket.io reach the site by its name
+getent hosts "$browser_site" >/dev/null || as_root sh -c "echo '127.0.0.1 $browser_site' >> /etc/hosts"
+# the app's public files under /assets/o2o_sync, and its bundles when it has any (a DocType's
+# desk JS is served from the app itself and needs no build; building flushes Redis)
+if [ -n "$(find "$app_dir/o2o_sync/public" -name '*.bundle.*' -print -quit)" ] ||
+	grep -Eq '^(app|web)_include_' "$app_dir/o2o_sync/hooks.py"; then
+	frappe_cmd "build --app o2o_sync" >/dev/null
+elif [ ! -e "$bench_dir/sites/assets/o2o_sync" ]; then
+	run_as_owner "ln -s '$app_dir/o2o_sync/public' '$bench_dir/sites/assets/o2o_sync'"
+fi
+set +e
+O2O_BENCH="$bench_dir" O2O_BROWSER_SITE="$browser_site" O2O_CHROMIUM="$chromium" \
+	.venv/bin/python -m pytest browser_tests -q -p no:cacheprovider
+browser_status=$?
+set -e
+echo "browser tests: $((SECONDS - browser_start)) s"
+[ "$frappe_status" = 0 ] || exit "$frappe_status"
+exit "$browser_status"
