@@ -30,6 +30,8 @@ before_uninstall = "o2o_sync.setup.install.before_uninstall"
 # Desk
 # ----
 
+# what the app's forms and lists share (o2o_sync.is_manager, Retry): a plain file, no build needed
+app_include_js = ["/assets/o2o_sync/js/o2o_sync_desk.js"]
 doctype_js = {_c.PURCHASE_INVOICE: "public/js/purchase_invoice.js"}
 
 # The app's own records that point at a Purchase Invoice must not stop a person (or the sync,

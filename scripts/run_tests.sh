@@ -108,9 +108,8 @@ browser_start=$SECONDS
 # the desk and socket.io reach the site by its name
 getent hosts "$browser_site" >/dev/null || as_root sh -c "echo '127.0.0.1 $browser_site' >> /etc/hosts"
 # the app's public files under /assets/o2o_sync, and its bundles when it has any (a DocType's
-# desk JS is served from the app itself and needs no build; building flushes Redis)
-if [ -n "$(find "$app_dir/o2o_sync/public" -name '*.bundle.*' -print -quit)" ] ||
-	grep -Eq '^(app|web)_include_' "$app_dir/o2o_sync/hooks.py"; then
+# desk JS and the plain files app_include_js names need no build; building flushes Redis)
+if [ -n "$(find "$app_dir/o2o_sync/public" -name '*.bundle.*' -print -quit)" ]; then
 	frappe_cmd "build --app o2o_sync" >/dev/null
 elif [ ! -e "$bench_dir/sites/assets/o2o_sync" ]; then
 	run_as_owner "ln -s '$app_dir/o2o_sync/public' '$bench_dir/sites/assets/o2o_sync'"

@@ -304,7 +304,12 @@ def test_hooks_and_jobs_name_existing_functions():
 	assert not missing, "dotted paths naming no function:\n" + "\n".join(missing)
 
 	js = [s for s in _strings("o2o_sync.hooks") if s.endswith(".js")]
-	assert js and all((APP / s).is_file() for s in js), js
+	# app-relative (doctype_js) or under the app's public folder as served (app_include_js)
+	files = [
+		APP / "public" / s.removeprefix("/assets/o2o_sync/") if s.startswith("/assets/") else APP / s
+		for s in js
+	]
+	assert js and all(f.is_file() for f in files), js
 
 
 def _desk_calls() -> set[str]:
@@ -313,6 +318,8 @@ def _desk_calls() -> set[str]:
 	for path in [*APP.glob("public/js/*.js"), *APP.glob("o2o_sync/doctype/*/*.js")]:
 		text = path.read_text()
 		calls.update(m for m in re.findall(r"""method:\s*["'](o2o_sync\.[\w.]+)["']""", text))
+		# a method path handed to a shared helper (o2o_sync_desk.js: `o2o_sync.desk_retry.run`)
+		calls.update(re.findall(r"""["'](o2o_sync\.sync\.[\w.]+)["']""", text))
 		# o2o_sync.<doctype>.method = (name) => `o2o_sync....${name}`; calls .method("x")
 		for prefix in re.findall(r"`(o2o_sync\.[\w.]+)\.\$\{name\}`", text):
 			calls.update(f"{prefix}.{name}" for name in re.findall(r"""\.method\(["'](\w+)["']\)""", text))

@@ -12,10 +12,7 @@ frappe.ui.form.on("Purchase Invoice", {
 			__("View")
 		);
 
-		if (
-			frm.doc.docstatus === 1 &&
-			(frappe.user.has_role("Accounts Manager") || frappe.user.has_role("System Manager"))
-		) {
+		if (frm.doc.docstatus === 1 && o2o_sync.is_manager()) {
 			frm.add_custom_button(__("Sync to ProcureUAT"), () => {
 				frappe.call({
 					method: "o2o_sync.sync.desk.manual_sync_invoice_to_external",

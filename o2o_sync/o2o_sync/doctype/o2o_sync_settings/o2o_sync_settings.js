@@ -40,12 +40,8 @@ Object.assign(o2o_sync.settings, {
 	PULL_EVENT: "o2o_sync_pull_progress",
 	PULL_TITLE: __("Pulling from ProcureUAT"),
 
-	is_manager() {
-		return frappe.user.has_role("Accounts Manager") || frappe.user.has_role("System Manager");
-	},
-
 	add_buttons(frm) {
-		if (!o2o_sync.settings.is_manager()) return;
+		if (!o2o_sync.is_manager()) return;
 		frm.add_custom_button(__("Pull now"), () => o2o_sync.settings.pull_now(frm));
 		frm.add_custom_button(__("Test Connection"), () => o2o_sync.settings.test_connection(frm));
 	},
@@ -173,7 +169,7 @@ Object.assign(o2o_sync.settings, {
 // Mappings and applies what the cursor missed. Both run as background jobs; managers only.
 frappe.ui.form.on("O2O Sync Settings", {
 	refresh(frm) {
-		if (!o2o_sync.settings.is_manager() || frm.is_new()) return;
+		if (!o2o_sync.is_manager() || frm.is_new()) return;
 		if (frappe.model.can_write(frm.doctype)) {
 			// moving the cursor back needs write permission on the settings, as the server checks
 			frm.add_custom_button(

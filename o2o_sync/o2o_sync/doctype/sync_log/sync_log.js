@@ -24,29 +24,9 @@ frappe.ui.form.on("Sync Log", {
 frappe.provide("o2o_sync.sync_log");
 
 // Retry: run a failed row's operation again as a background job (o2o_sync.sync.desk_retry).
-o2o_sync.sync_log.is_manager = () =>
-	frappe.user.has_role("Accounts Manager") || frappe.user.has_role("System Manager");
-
-o2o_sync.sync_log.retry = (names, done) =>
-	frappe
-		.call({
-			method: "o2o_sync.sync.desk_retry.retry_sync_logs",
-			type: "POST",
-			args: { names },
-			freeze: true,
-			freeze_message: __("Queueing the retry…"),
-		})
-		.then((r) => {
-			const result = r.message || {};
-			frappe.msgprint({
-				title: __("Retry"),
-				indicator: result.skipped && result.skipped.length ? "orange" : "green",
-				message: frappe.utils.escape_html(result.message || ""),
-			});
-			done && done(result);
-		});
-
 o2o_sync.sync_log.add_retry_button = (frm) => {
-	if (frm.doc.status !== "Failed" || !o2o_sync.sync_log.is_manager()) return;
-	frm.add_custom_button(__("Retry"), () => o2o_sync.sync_log.retry([frm.doc.name]));
+	if (frm.doc.status !== "Failed" || !o2o_sync.is_manager()) return;
+	frm.add_custom_button(__("Retry"), () =>
+		o2o_sync.desk_retry.run("o2o_sync.sync.desk_retry.retry_sync_logs", [frm.doc.name])
+	);
 };

@@ -12,30 +12,7 @@ frappe.listview_settings["Sync Log"] = {
 		},
 	},
 	onload(listview) {
-		if (!(frappe.user.has_role("Accounts Manager") || frappe.user.has_role("System Manager")))
-			return;
-		listview.page.add_actions_menu_item(__("Retry"), () => {
-			const names = listview.get_checked_items(true);
-			if (!names.length) return;
-			frappe
-				.call({
-					method: "o2o_sync.sync.desk_retry.retry_sync_logs",
-					type: "POST",
-					args: { names },
-					freeze: true,
-					freeze_message: __("Queueing the retry…"),
-				})
-				.then((r) => {
-					const result = r.message || {};
-					frappe.msgprint({
-						title: __("Retry"),
-						indicator: result.skipped && result.skipped.length ? "orange" : "green",
-						message: frappe.utils.escape_html(result.message || ""),
-					});
-					listview.clear_checked_items();
-					listview.refresh();
-				});
-		});
+		o2o_sync.desk_retry.add_list_action(listview, "o2o_sync.sync.desk_retry.retry_sync_logs");
 	},
 	get_indicator(doc) {
 		const colors = {

@@ -26,26 +26,9 @@ frappe.provide("o2o_sync.sync_mapping_retry");
 
 // Retry a Failed (or Pending) mapping: pull it again, or push it again, as a background job.
 o2o_sync.sync_mapping_retry.add_button = (frm) => {
-	if (!["Failed", "Pending"].includes(frm.doc.status)) return;
-	if (!(frappe.user.has_role("Accounts Manager") || frappe.user.has_role("System Manager")))
-		return;
+	if (!["Failed", "Pending"].includes(frm.doc.status) || !o2o_sync.is_manager()) return;
 	frm.add_custom_button(__("Retry"), () =>
-		frappe
-			.call({
-				method: "o2o_sync.sync.desk_retry.retry_mappings",
-				type: "POST",
-				args: { names: [frm.doc.name] },
-				freeze: true,
-				freeze_message: __("Queueing the retry…"),
-			})
-			.then((r) => {
-				const result = r.message || {};
-				frappe.msgprint({
-					title: __("Retry"),
-					indicator: result.skipped && result.skipped.length ? "orange" : "green",
-					message: frappe.utils.escape_html(result.message || ""),
-				});
-			})
+		o2o_sync.desk_retry.run("o2o_sync.sync.desk_retry.retry_mappings", [frm.doc.name])
 	);
 };
 
