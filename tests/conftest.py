@@ -31,7 +31,7 @@ from o2o_sync.setup.portal_schema import (
 	db_server,
 	drop_portal_database,
 )
-from o2o_sync.sync.config import ConnectionConfig
+from o2o_sync.sync.portal.config import ConnectionConfig
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,9 @@ from inmemory_port import InMemoryPort
 from inmemory_portal import InMemoryPortal
 
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.pull import PullEngine
-from o2o_sync.sync.push import PushEngine, PushSettings
-from o2o_sync.sync.records import PushInvoice, PushLine, PushTax
+from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.push.engine import PushEngine, PushSettings
+from o2o_sync.sync.model.records import PushInvoice, PushLine, PushTax
 
 ENTITY = "1"
 COMPANY = "O2O Test Co"

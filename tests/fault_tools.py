@@ -12,9 +12,9 @@ from decimal import Decimal as D
 from o2o_sync.constants import F_INVOICE_NUMBER
 from o2o_sync.setup import portal_rows as pr
 from o2o_sync.setup.portal_schema import connect_portal
-from o2o_sync.sync.config import ConnectionConfig
-from o2o_sync.sync.push import PushSettings
-from o2o_sync.sync.records import PushInvoice, PushLine, PushTax
+from o2o_sync.sync.engine.push.engine import PushSettings
+from o2o_sync.sync.model.records import PushInvoice, PushLine, PushTax
+from o2o_sync.sync.portal.config import ConnectionConfig
 
 PUSH_SETTINGS = PushSettings(invoice_prefix="O2OT", portal_user_id=9)
 #: The statement the push blocks on while `counter_locked` holds the counter row.

@@ -19,11 +19,11 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from o2o_sync.constants import F_INVOICE_NUMBER, F_ITEM_ID, F_PROCUREUAT_ID, F_SYNC_STATUS, FAILED, SYNCED
-from o2o_sync.sync import columns, rules
-from o2o_sync.sync.errors import InvoiceError, TransientError
-from o2o_sync.sync.mapping import ItemInfo
-from o2o_sync.sync.port import InvoiceState, LogEntry, MappingRecord
-from o2o_sync.sync.records import InvoiceSpec
+from o2o_sync.sync.model import columns, rules
+from o2o_sync.sync.model.errors import InvoiceError, TransientError
+from o2o_sync.sync.model.mapping import ItemInfo
+from o2o_sync.sync.model.port import InvoiceState, LogEntry, MappingRecord
+from o2o_sync.sync.model.records import InvoiceSpec
 
 P = Decimal("0.01")
 

@@ -38,16 +38,16 @@ from o2o_sync.setup.portal_rows import (
 	header_row,
 	round_paisa,
 )
-from o2o_sync.sync.columns import invoice_from_row, line_from_row
-from o2o_sync.sync.portal_reads import EPOCH, InvoiceBatch, vendor_from_row
-from o2o_sync.sync.portal_writes import (
+from o2o_sync.sync.model.columns import invoice_from_row, line_from_row
+from o2o_sync.sync.model.records import PortalInvoice, Vendor
+from o2o_sync.sync.portal.reads import EPOCH, InvoiceBatch, vendor_from_row
+from o2o_sync.sync.portal.writes import (
 	LINE_WRITE_COLUMNS,
 	check_columns,
 	check_same_financial_year,
 	invoice_number_text,
 )
-from o2o_sync.sync.portal_writes import REQUISITION_COLUMNS as REQUISITION_WRITE_COLUMNS
-from o2o_sync.sync.records import PortalInvoice, Vendor
+from o2o_sync.sync.portal.writes import REQUISITION_COLUMNS as REQUISITION_WRITE_COLUMNS
 
 #: Column defaults of the schema (contract, "Tables"); other columns default to NULL.
 REQUISITION_DEFAULTS = {

@@ -19,11 +19,11 @@ from inmemory_portal import InMemoryPortal
 from o2o_sync.constants import FAILED, SKIPPED, SUCCESS, SYNCED
 from o2o_sync.setup import portal_rows
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync import rules
-from o2o_sync.sync.errors import InvoiceError
-from o2o_sync.sync.procureuat_client import ProcureUATClient
-from o2o_sync.sync.pull import PullEngine
-from o2o_sync.sync.records import Vendor
+from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.model import rules
+from o2o_sync.sync.model.errors import InvoiceError
+from o2o_sync.sync.model.records import Vendor
+from o2o_sync.sync.portal.client import ProcureUATClient
 
 COMPANY_GSTIN = "27AAACO2020A1Z5"  # Maharashtra
 T0 = datetime(2026, 11, 2, 9, 0, 0)

@@ -13,11 +13,11 @@ import pytest
 from inmemory_portal import InMemoryPortal
 
 from o2o_sync.setup.portal_rows import ZERO_DATETIME, insert_invoice, insert_vendor
-from o2o_sync.sync.config import ConnectionConfig
-from o2o_sync.sync.errors import InvoiceError
-from o2o_sync.sync.procureuat_client import ProcureUATClient
-from o2o_sync.sync.push import PushSettings, build_portal_rows
-from o2o_sync.sync.records import PushInvoice, PushLine, PushTax
+from o2o_sync.sync.engine.push.engine import PushSettings, build_portal_rows
+from o2o_sync.sync.model.errors import InvoiceError
+from o2o_sync.sync.model.records import PushInvoice, PushLine, PushTax
+from o2o_sync.sync.portal.client import ProcureUATClient
+from o2o_sync.sync.portal.config import ConnectionConfig
 
 T0 = datetime(2026, 11, 2, 9, 0, 0)
 H = timedelta(hours=1)

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal as D
 
 from o2o_sync.sync import columns as c
-from o2o_sync.sync import merge
+from o2o_sync.sync.model import merge
 
 #: A copy of the registry with one more mapped column: the portal's `vehicle_no`, kept in a
 #: Purchase Invoice field of its own.

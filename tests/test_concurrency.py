@@ -29,11 +29,11 @@ from o2o_sync.constants import F_SYNC_STATUS, FAILED, PENDING, SYNCED
 from o2o_sync.setup import portal_rows as pr
 from o2o_sync.setup.portal_schema import connect_portal
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync import portal_writes
-from o2o_sync.sync.portal_writes import PushBusy, push_lock_name
-from o2o_sync.sync.procureuat_client import ProcureUATClient
-from o2o_sync.sync.pull import PullEngine
-from o2o_sync.sync.push import PushEngine
+from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.push.engine import PushEngine
+from o2o_sync.sync.portal import writes as portal_writes
+from o2o_sync.sync.portal.client import ProcureUATClient
+from o2o_sync.sync.portal.writes import PushBusy, push_lock_name
 
 
 def _push_in_a_process(config, name: str, vendor_id: int, queue) -> None:

@@ -22,8 +22,8 @@ from o2o_sync.constants import (
 	SUCCESS,
 	SYNCED,
 )
-from o2o_sync.sync.money import paisa
-from o2o_sync.sync.records import PushLine, PushTax
+from o2o_sync.sync.model.money import paisa
+from o2o_sync.sync.model.records import PushLine, PushTax
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ from o2o_sync.constants import (
 	SUCCESS,
 	SYNCED,
 )
-from o2o_sync.sync.errors import ProcureUATConnectionError
-from o2o_sync.sync.push import PushEngine
-from o2o_sync.sync.records import PushLine
+from o2o_sync.sync.engine.push.engine import PushEngine
+from o2o_sync.sync.model.errors import ProcureUATConnectionError
+from o2o_sync.sync.model.records import PushLine
 
 
 class Unreachable:

@@ -7,8 +7,15 @@ Every `.py` under `o2o_sync/` is parsed with `ast`; the imports between the app'
 - no import cycle anywhere in the app;
 - nothing outside `o2o_sync/tests` imports `o2o_sync.tests` (runtime never loads test code);
 - no module is over MAX_LINES lines;
-- the engine (`o2o_sync/sync` but its Frappe side, and `o2o_sync/constants.py`) never imports
-  frappe or erpnext, itself or through another module of the app;
+- the layers by folder: `sync/model` imports nothing of the app but `constants`;
+  `sync/engine` only `model` and `constants`; `sync/portal` only `model` and `constants`;
+  `sync/frappe_port` only `model`, `engine` and `constants`; so nothing below the entry points
+  (the modules directly in `sync/`) imports them; no DocType controller imports an entry
+  point; `setup/` never imports `benchmarks/`;
+- the Frappe-free layers (`model`, `engine`, `portal`, and `o2o_sync/constants.py`) never
+  import frappe or erpnext, themselves or through another module of the app;
+- every module that moved into a layer package keeps its old dotted path for one release
+  (`o2o_sync.sync.MOVED`), so a queued or pickled reference still finds it;
 - every dotted path Frappe or the desk calls (hooks.py, the doc events' jobs, `frappe.call`
   in the JS files) names a function that exists, whitelisted where the desk calls it, and
   every `sync_utils.X` the README documents exists.
@@ -23,22 +30,16 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "o2o_sync"
 MAX_LINES = 420
 
-#: `o2o_sync/sync` modules that run inside Frappe: the port and the entry points
-FRAPPE_SIDE = {
-	"o2o_sync.sync.engines",
-	"o2o_sync.sync.jobs",
-	"o2o_sync.sync.scheduler",
-	"o2o_sync.sync.desk",
-	"o2o_sync.sync.events",
-	"o2o_sync.sync.sync_utils",
-	"o2o_sync.sync.resolution",
-	"o2o_sync.sync.notifications",
-	"o2o_sync.sync.status",
-	"o2o_sync.sync.desk_status",
-	"o2o_sync.sync.desk_retry",
-	"o2o_sync.sync.pull_progress",
+SYNC = "o2o_sync.sync"
+#: layer package: what its modules may import of the app (besides their own package)
+LAYERS = {
+	f"{SYNC}.model": ("o2o_sync.constants",),
+	f"{SYNC}.engine": ("o2o_sync.constants", f"{SYNC}.model"),
+	f"{SYNC}.portal": ("o2o_sync.constants", f"{SYNC}.model"),
+	f"{SYNC}.frappe_port": ("o2o_sync.constants", f"{SYNC}.model", f"{SYNC}.engine"),
 }
-FRAPPE_SIDE_PACKAGES = ("o2o_sync.sync.frappe_port",)
+#: the layers that import without Frappe
+FRAPPE_FREE = (f"{SYNC}.model", f"{SYNC}.engine", f"{SYNC}.portal")
 FRAPPE_PACKAGES = {"frappe", "erpnext"}
 
 DOTTED_PATH = re.compile(r"o2o_sync(?:\.\w+)+")
@@ -218,12 +219,78 @@ def test_no_module_over_the_line_limit():
 	assert not offenders, f"modules over {MAX_LINES} lines:\n" + "\n".join(offenders)
 
 
+def _within(module: str, package: str) -> bool:
+	return module == package or module.startswith(package + ".")
+
+
 def _is_engine(module: str) -> bool:
-	if module == "o2o_sync.constants":
-		return True
-	if not module.startswith("o2o_sync.sync.") or module in FRAPPE_SIDE:
-		return False
-	return not any(module == p or module.startswith(p + ".") for p in FRAPPE_SIDE_PACKAGES)
+	return module == "o2o_sync.constants" or any(_within(module, p) for p in FRAPPE_FREE)
+
+
+def _is_entry_point(module: str) -> bool:
+	"""A module directly in `o2o_sync/sync/` (jobs, scheduler, desk, ...): what Frappe, the
+	desk and the console call; the layers sit beneath them."""
+	package, _, _name = module.rpartition(".")
+	return package == SYNC and module not in PACKAGES
+
+
+def _edges_outside(module: str, allowed) -> list[str]:
+	return [
+		f"{MODULES[module].relative_to(ROOT)}:{line} imports {target}"
+		for target, line in sorted(edges_of(module).items())
+		if not any(_within(target, a) for a in allowed)
+	]
+
+
+def test_each_layer_imports_only_the_layers_beneath_it():
+	offenders = []
+	for layer, allowed in LAYERS.items():
+		for module in sorted(m for m in MODULES if _within(m, layer)):
+			offenders += _edges_outside(module, (layer, *allowed))
+	assert not offenders, "layer imports out of bounds:\n" + "\n".join(offenders)
+	assert {_within(m, p) for m in MODULES for p in LAYERS} >= {True}, "no layer package found"
+
+
+def test_the_entry_points_stay_on_top():
+	"""Nothing beneath the entry points, and no DocType controller, imports one; `setup/`
+	never imports `benchmarks/`."""
+	entry_points = {m for m in MODULES if _is_entry_point(m)}
+	assert {f"{SYNC}.jobs", f"{SYNC}.scheduler", f"{SYNC}.events", f"{SYNC}.desk"} <= entry_points
+	offenders = [
+		f"{MODULES[m].relative_to(ROOT)}:{line} imports {target}"
+		for m in MODULES
+		if any(_within(m, layer) for layer in LAYERS)
+		or (_within(m, "o2o_sync.o2o_sync.doctype") and not m.rpartition(".")[2].startswith("test_"))
+		for target, line in edges_of(m).items()
+		if target in entry_points
+	]
+	offenders += [
+		f"{MODULES[m].relative_to(ROOT)}:{line} imports {target}"
+		for m in MODULES
+		if _within(m, "o2o_sync.setup")
+		for target, line in edges_of(m).items()
+		if _within(target, "o2o_sync.benchmarks")
+	]
+	assert not offenders, "imports up the layers:\n" + "\n".join(offenders)
+
+
+def _moved() -> dict[str, str]:
+	tree = _tree(SYNC)
+	node = next(
+		n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "MOVED"
+	)
+	return eval(compile(ast.Expression(node.value), "MOVED", "eval"))  # a literal dict comprehension
+
+
+def test_moved_modules_keep_their_old_paths():
+	"""Every module that moved into a layer package is named under its old path for one
+	release, and that old path is free (no module stands there any more)."""
+	moved = _moved()
+	assert moved["o2o_sync.sync.procureuat_client"] == f"{SYNC}.portal.client"
+	missing = sorted(new for new in moved.values() if new not in MODULES)
+	assert not missing, "MOVED names modules that do not exist:\n" + "\n".join(missing)
+	shadowed = sorted(old for old in moved if old in MODULES)
+	assert not shadowed, "old paths still taken by a module:\n" + "\n".join(shadowed)
 
 
 def _frappe_imports(module: str) -> list[str]:

@@ -5,11 +5,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from o2o_sync.sync import gst, merge, money
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.errors import InvoiceError
-from o2o_sync.sync.records import PortalInvoice, PortalLine, Vendor
-from o2o_sync.sync.spec import build_spec
+from o2o_sync.sync.model import gst, merge, money
+from o2o_sync.sync.model.errors import InvoiceError
+from o2o_sync.sync.model.records import PortalInvoice, PortalLine, Vendor
+from o2o_sync.sync.model.spec import build_spec
 
 ENTITY = m.EntityConfig("7", "O2O Test Co", "27AAACO2020A1Z5", "CGST", "SGST", "IGST", "Purchases", "Main")
 SERVICES = m.ItemInfo("SERVICES")

@@ -5,7 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from o2o_sync.sync import money
+from o2o_sync.sync.model import money
 
 ACCEPTED = {
 	"1250.50": D("1250.50"),

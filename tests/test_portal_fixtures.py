@@ -11,8 +11,8 @@ import pytest
 from o2o_sync.setup.portal_realistic import seed_realistic
 from o2o_sync.setup.portal_rows import financial_year, insert_entity, insert_invoice, insert_vendor
 from o2o_sync.setup.portal_schema import schema_statements
-from o2o_sync.sync.money import amount_tolerance, paisa, parse_text_number
-from o2o_sync.sync.procureuat_client import CONTRACT_TABLES
+from o2o_sync.sync.model.money import amount_tolerance, paisa, parse_text_number
+from o2o_sync.sync.portal.client import CONTRACT_TABLES
 from o2o_sync.tests.portal_edits import touch_invoice, touch_line
 
 TABLES = set(CONTRACT_TABLES)

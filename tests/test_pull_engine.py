@@ -13,10 +13,10 @@ from inmemory_port import InMemoryPort
 
 from o2o_sync.setup import portal_realistic, portal_rows
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.money import amount_tolerance
-from o2o_sync.sync.port import CONFLICT, FAILED, SKIPPED, SUCCESS, SYNCED
-from o2o_sync.sync.procureuat_client import ProcureUATClient
-from o2o_sync.sync.pull import PullEngine
+from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.model.money import amount_tolerance
+from o2o_sync.sync.model.port import CONFLICT, FAILED, SKIPPED, SUCCESS, SYNCED
+from o2o_sync.sync.portal.client import ProcureUATClient
 from o2o_sync.tests import portal_edits
 
 COMPANY_GSTIN = "27AAACO2020A1Z5"  # Maharashtra
@@ -396,7 +396,7 @@ def test_portal_queries_per_batch_do_not_grow_with_lines(world):
 
 
 def test_one_persistent_client_per_process_reopened_when_it_died(portal_config):
-	from o2o_sync.sync.procureuat_client import close_clients, get_client
+	from o2o_sync.sync.portal.client import close_clients, get_client
 
 	try:
 		first = get_client(portal_config)

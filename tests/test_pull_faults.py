@@ -11,11 +11,11 @@ from decisions_world import COMPANY, COMPANY_GSTIN, ENTITY, World, counts_of
 from inmemory_portal import InMemoryPortal
 
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.errors import TransientError
-from o2o_sync.sync.port import FAILED, SKIPPED, SUCCESS, SYNCED
-from o2o_sync.sync.pull import PullEngine
-from o2o_sync.sync.pull_run import PORTAL_DATE
-from o2o_sync.sync.reconcile import reconcile, rescan_from
+from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.run import PORTAL_DATE
+from o2o_sync.sync.engine.reconcile import reconcile, rescan_from
+from o2o_sync.sync.model.errors import TransientError
+from o2o_sync.sync.model.port import FAILED, SKIPPED, SUCCESS, SYNCED
 
 
 @pytest.fixture

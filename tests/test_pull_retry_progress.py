@@ -3,8 +3,8 @@
 
 from decisions_world import World
 
-from o2o_sync.sync.port import FAILED, SYNCED
-from o2o_sync.sync.pull import PullEngine
+from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.model.port import FAILED, SYNCED
 
 
 def engine(w: World) -> PullEngine:

@@ -15,12 +15,12 @@ from inmemory_portal import InMemoryPortal
 
 from o2o_sync.setup import portal_rows
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.config import ConnectionConfig
-from o2o_sync.sync.port import SKIPPED, SUCCESS
-from o2o_sync.sync.procureuat_client import ProcureUATClient
-from o2o_sync.sync.pull import PullEngine
-from o2o_sync.sync.pull_run import PORTAL_DATE
-from o2o_sync.sync.reconcile import reconcile
+from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.run import PORTAL_DATE
+from o2o_sync.sync.engine.reconcile import reconcile
+from o2o_sync.sync.model.port import SKIPPED, SUCCESS
+from o2o_sync.sync.portal.client import ProcureUATClient
+from o2o_sync.sync.portal.config import ConnectionConfig
 from o2o_sync.tests import portal_edits
 
 COMPANY_GSTIN = "27AAACO2020A1Z5"

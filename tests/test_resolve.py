@@ -31,7 +31,7 @@ from o2o_sync.constants import (
 	SUCCESS,
 	SYNCED,
 )
-from o2o_sync.sync.resolve import ConflictResolver, ResolveError
+from o2o_sync.sync.engine.resolve import ConflictResolver, ResolveError
 
 
 @pytest.fixture

@@ -29,9 +29,9 @@ from o2o_sync.constants import (
 	PUSH,
 	SUCCESS,
 )
-from o2o_sync.sync import merge
-from o2o_sync.sync.errors import ProcureUATConnectionError
-from o2o_sync.sync.resolve import ResolveError
+from o2o_sync.sync.engine.resolve import ResolveError
+from o2o_sync.sync.model import merge
+from o2o_sync.sync.model.errors import ProcureUATConnectionError
 
 KOLKATA, UTC = ZoneInfo("Asia/Kolkata"), ZoneInfo("UTC")
 

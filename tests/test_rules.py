@@ -6,8 +6,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from o2o_sync.sync import gst, rules
-from o2o_sync.sync.records import ExpectedTotals, InvoiceSpec, SpecLine, Vendor
+from o2o_sync.sync.model import gst, rules
+from o2o_sync.sync.model.records import ExpectedTotals, InvoiceSpec, SpecLine, Vendor
 
 
 def spec(**header):

@@ -9,8 +9,8 @@ import time
 import pymysql
 import pytest
 
-from o2o_sync.sync import errors
-from o2o_sync.sync.tunnel import fetch_host_key, fingerprint, load_private_key, open_tunnel
+from o2o_sync.sync.model import errors
+from o2o_sync.sync.portal.tunnel import fetch_host_key, fingerprint, load_private_key, open_tunnel
 
 
 def _query_one(tunnel, cfg, sql="SELECT 1 AS one"):

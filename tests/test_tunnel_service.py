@@ -13,10 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from o2o_sync.sync import tunnel_service
-from o2o_sync.sync.errors import HostKeyMismatch, ProcureUATConnectionError
-from o2o_sync.sync.procureuat_client import ProcureUATClient
-from o2o_sync.sync.tunnel_service import TUNNEL_FIELDS, forget_tunnel, run_dir, shared_tunnel, tunnel_key
+from o2o_sync.sync.model.errors import HostKeyMismatch, ProcureUATConnectionError
+from o2o_sync.sync.portal import tunnel_service
+from o2o_sync.sync.portal.client import ProcureUATClient
+from o2o_sync.sync.portal.tunnel_service import (
+	TUNNEL_FIELDS,
+	forget_tunnel,
+	run_dir,
+	shared_tunnel,
+	tunnel_key,
+)
 
 
 def _logins(sshd) -> int:
@@ -184,7 +190,7 @@ def test_a_state_file_naming_another_users_process_is_not_trusted(shared, sshd):
 	if os.getuid() != 0:
 		pytest.skip("needs root to start a process as another user")
 	impostor = subprocess.Popen(
-		["/bin/sh", "-c", "sleep 60; true", "o2o_sync.sync.tunnel_service"],
+		["/bin/sh", "-c", "sleep 60; true", "o2o_sync.sync.portal.tunnel_service"],
 		user=65534,
 		group=65534,
 	)

@@ -12,13 +12,6 @@ from dataclasses import dataclass, field
 
 import frappe
 
-from o2o_sync.benchmarks.erpnext_data import (
-	COMPANY_GSTIN,
-	ensure_fiscal_year,
-	make_company,
-	make_item,
-	random_gstin,
-)
 from o2o_sync.constants import (
 	DATABASE_CONNECTION,
 	F_VENDOR_ID,
@@ -28,6 +21,13 @@ from o2o_sync.constants import (
 	SYNC_LOG,
 	SYNC_MAPPING,
 )
+from o2o_sync.setup.erpnext_masters import (
+	COMPANY_GSTIN,
+	ensure_fiscal_year,
+	make_company,
+	make_item,
+	random_gstin,
+)
 from o2o_sync.setup.portal_bastion import SshServer
 from o2o_sync.setup.portal_rows import insert_entity, insert_vendor
 from o2o_sync.setup.portal_schema import (
@@ -36,7 +36,7 @@ from o2o_sync.setup.portal_schema import (
 	db_server,
 	drop_portal_database,
 )
-from o2o_sync.sync.procureuat_client import close_clients
+from o2o_sync.sync.portal.client import close_clients
 
 
 @dataclass

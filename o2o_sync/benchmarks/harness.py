@@ -46,7 +46,7 @@ class BatchRecorder:
 		self.calls: list[dict] = []
 
 	def __enter__(self):
-		from o2o_sync.sync.procureuat_client import ProcureUATClient
+		from o2o_sync.sync.portal.client import ProcureUATClient
 
 		# the method may be inherited (from `portal_reads.PortalReads`): put back exactly what was there
 		self._own = ProcureUATClient.__dict__.get("fetch_invoice_batch")
@@ -71,7 +71,7 @@ class BatchRecorder:
 		return self
 
 	def __exit__(self, *exc):
-		from o2o_sync.sync.procureuat_client import ProcureUATClient
+		from o2o_sync.sync.portal.client import ProcureUATClient
 
 		if self._own is None:
 			del ProcureUATClient.fetch_invoice_batch

@@ -17,18 +17,18 @@ import frappe
 from frappe.defaults import get_global_default, set_global_default
 from frappe.utils import flt, today
 
-from o2o_sync.benchmarks.erpnext_data import make_company, make_item
 from o2o_sync.constants import F_ITEM_ID, PURCHASE_INVOICE, SETTINGS
+from o2o_sync.setup.erpnext_masters import make_company, make_item
 from o2o_sync.setup.portal_realistic import DEFAULT_PRODUCT_IDS, seed_realistic
 from o2o_sync.setup.portal_schema import db_server
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.config import ConnectionConfig
 from o2o_sync.sync.engines import get_settings, pull_settings
-from o2o_sync.sync.errors import InvoiceError
 from o2o_sync.sync.frappe_port import FrappePort
-from o2o_sync.sync.procureuat_client import ProcureUATClient
-from o2o_sync.sync.records import InvoiceSpec
-from o2o_sync.sync.spec import build_spec
+from o2o_sync.sync.model.errors import InvoiceError
+from o2o_sync.sync.model.records import InvoiceSpec
+from o2o_sync.sync.model.spec import build_spec
+from o2o_sync.sync.portal.client import ProcureUATClient
+from o2o_sync.sync.portal.config import ConnectionConfig
 
 #: Portal product ids `seed_realistic` draws from (its default).
 PRODUCT_IDS = DEFAULT_PRODUCT_IDS

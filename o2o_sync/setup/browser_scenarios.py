@@ -22,7 +22,6 @@ from decimal import Decimal
 import frappe
 from frappe import _
 
-from o2o_sync.benchmarks.erpnext_data import make_company
 from o2o_sync.constants import (
 	CONFLICT,
 	F_PROCUREUAT_ID,
@@ -40,6 +39,7 @@ from o2o_sync.constants import (
 from o2o_sync.setup import demo
 from o2o_sync.setup.demo_data import DEMO_ENTITY_ID, DEMO_ID_BASE, DEMO_VENDORS
 from o2o_sync.setup.demo_erpnext import invoice_window
+from o2o_sync.setup.erpnext_masters import make_company
 from o2o_sync.setup.portal_realistic import seed_realistic
 from o2o_sync.setup.portal_rows import db_now, insert_invoice
 from o2o_sync.setup.portal_schema import connect_portal
@@ -77,7 +77,7 @@ def _portal():
 def _pull() -> dict:
 	"""One pull run, as the scheduler or Pull now runs it; returns its counts."""
 	from o2o_sync.sync.jobs import run_pull
-	from o2o_sync.sync.procureuat_client import close_clients
+	from o2o_sync.sync.portal.client import close_clients
 
 	close_clients()  # the demo user's password was rotated by create_demo_portal
 	return run_pull()

@@ -24,34 +24,19 @@ from o2o_sync.constants import (
 	SYNC_MAPPING,
 	SYNCED,
 )
-
-from .engines import connection_config, push_engine
-from .errors import ProcureUATConnectionError
-from .jobs import rescan_from_date as rescan_cursor
-from .jobs import run_pull, run_reconcile, write_logs_now
-from .port import LogEntry
+from o2o_sync.o2o_sync.doctype.database_connection.database_connection import run_connection_test
+from o2o_sync.o2o_sync.permissions import require_manager
+from o2o_sync.sync.engines import push_engine
+from o2o_sync.sync.jobs import rescan_from_date as rescan_cursor
+from o2o_sync.sync.jobs import run_pull, run_reconcile, write_logs_now
+from o2o_sync.sync.model.errors import ProcureUATConnectionError
+from o2o_sync.sync.model.port import LogEntry
 
 #: RQ job id of a pull asked for from the desk (Frappe prefixes the site): one queued at a time
 PULL_JOB_ID = "o2o_sync::pull"
 #: the dotted path the pull job runs: `jobs.run_pull`, telling the user who asked each batch
 #: and the end (realtime; see `pull_progress`)
 PULL_JOB = "o2o_sync.sync.pull_progress.run_pull_job"
-
-
-def require_manager() -> None:
-	"""Throw frappe.PermissionError unless the session user is Administrator or holds one of
-	`MANAGER_ROLES` (Accounts Manager, System Manager).
-
-	Unlike `frappe.only_for`, the check also holds under Frappe's test runner (`only_for`
-	lets everyone through while `flags.in_test` is set), so the permission tests test it.
-	"""
-	if frappe.session.user == "Administrator" or not set(MANAGER_ROLES).isdisjoint(frappe.get_roles()):
-		return
-	frappe.throw(
-		_("Only {0} may do this").format(" / ".join(_(role) for role in MANAGER_ROLES)),
-		frappe.PermissionError,
-		title=_("Not Permitted"),
-	)
 
 
 def check_pull_request(from_date=None, limit=None) -> tuple[str | None, int | None]:
@@ -126,26 +111,10 @@ def test_database_connection(connection: str | None = None) -> dict:
 	on that Database Connection.
 	"""
 	require_manager()
-	if name := connection or frappe.db.get_single_value(SETTINGS, "database_connection"):
+	name = connection or frappe.db.get_single_value(SETTINGS, "database_connection")
+	if name:
 		frappe.has_permission(DATABASE_CONNECTION, "read", name, throw=True)
-	# imported here: the portal driver is loaded only when a connection is tested
-	from .procureuat_client import test_connection
-
-	result = test_connection(connection_config(connection))
-	write_logs_now(
-		[
-			LogEntry(
-				direction=PULL,
-				operation="Test Connection",
-				status=SUCCESS if result["ok"] else FAILED,
-				message=result["message"],
-				reference_doctype=DATABASE_CONNECTION,
-				reference_name=name,
-				duration_ms=int(result.get("latency_ms") or 0),
-			)
-		]
-	)
-	return result
+	return run_connection_test(name)
 
 
 @frappe.whitelist(methods=["POST"])

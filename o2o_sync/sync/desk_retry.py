@@ -29,8 +29,7 @@ from o2o_sync.constants import (
 	SYNC_MAPPING,
 	SYNCED,
 )
-
-from .desk import enqueue_pull, require_manager
+from o2o_sync.sync.desk import enqueue_pull, require_manager
 
 #: the jobs (see `jobs`), by the dotted path a worker imports them from
 RETRY_PULL_JOB = "o2o_sync.sync.jobs.retry_pull"

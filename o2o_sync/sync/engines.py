@@ -12,13 +12,12 @@ from frappe import _
 from frappe.utils import cint, cstr, getdate, now_datetime
 
 from o2o_sync.constants import DATABASE_CONNECTION, DEFAULT_STRATEGY, SETTINGS
-
-from .config import ConnectionConfig
-from .frappe_port import FrappePort, FrappePushPort
-from .mapping import EntityConfig, PullSettings
-from .pull import PullEngine
-from .pull_run import TRANSIENT_RETRIES
-from .push import PushEngine, PushSettings
+from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.run import TRANSIENT_RETRIES
+from o2o_sync.sync.engine.push.engine import PushEngine, PushSettings
+from o2o_sync.sync.frappe_port import FrappePort, FrappePushPort
+from o2o_sync.sync.model.mapping import EntityConfig, PullSettings
+from o2o_sync.sync.portal.config import ConnectionConfig
 
 #: `pull_batch_size` when the settings hold none
 DEFAULT_PULL_BATCH_SIZE = 200
@@ -101,7 +100,7 @@ def portal_client(connection: str | None = None):
 	Raises ProcureUATConnectionError when the portal cannot be reached.
 	"""
 	# imported here: the doc events import this module on every submit and need no portal driver
-	from .procureuat_client import get_client
+	from o2o_sync.sync.portal.client import get_client
 
 	return get_client(connection_config(connection), shared_tunnel=True)
 

@@ -17,9 +17,8 @@ from o2o_sync.constants import (
 	SYNC_MAPPING,
 	SYNCED,
 )
-
-from .engines import sync_enabled
-from .frappe_port import FrappePort, amendment_chain
+from o2o_sync.sync.engines import sync_enabled
+from o2o_sync.sync.frappe_port import FrappePort, amendment_chain
 
 # the jobs (see `jobs`), by the dotted path a worker imports them from
 PUSH_INVOICE_JOB = "o2o_sync.sync.jobs.push_invoice"

@@ -14,13 +14,13 @@ from frappe.utils import add_days, getdate, now_datetime
 from frappe.utils.file_lock import LockTimeoutError
 
 from o2o_sync.constants import FAILED, PULL, PURCHASE_INVOICE, PUSH, SETTINGS, SKIPPED
-
-from . import reconcile
-from .engines import pull_engine, pull_settings, push_engine, reconcile_days
-from .errors import ProcureUATConnectionError
-from .frappe_port import FrappePort, faults
-from .notifications import notify_held_quietly
-from .port import LogEntry
+from o2o_sync.sync.engine import reconcile
+from o2o_sync.sync.engines import pull_engine, pull_settings, push_engine, reconcile_days
+from o2o_sync.sync.frappe_port import FrappePort, faults
+from o2o_sync.sync.frappe_port.bookkeeping import write_logs_now
+from o2o_sync.sync.model.errors import ProcureUATConnectionError
+from o2o_sync.sync.model.port import LogEntry
+from o2o_sync.sync.notifications import notify_held_quietly
 
 #: the lock one pull run holds, `o2o_sync_pull:<site database>` (see `pull_lock`): a second
 #: run (scheduler, button, console, on any host of the bench) answers "busy"
@@ -63,12 +63,6 @@ def pull_lock(timeout: int = 0):
 			frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))
 		except Exception:
 			pass  # the connection is gone, and the lock went with it
-
-
-def write_logs_now(entries: list[LogEntry]) -> None:
-	"""Write Sync Log rows and commit at once, so they survive the rollback or error that follows."""
-	FrappePort().write_logs(entries)
-	frappe.db.commit()  # nosemgrep: a log row must survive the request that wrote it
 
 
 def run_pull(from_date=None, limit=None, on_batch=None) -> dict:

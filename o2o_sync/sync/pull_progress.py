@@ -11,7 +11,7 @@ its own progress (`commands.py`) through the same `PullEngine.on_batch` hook.
 import frappe
 from frappe import _
 
-from .jobs import run_pull
+from o2o_sync.sync.jobs import run_pull
 
 #: the realtime event of a desk pull (`frappe.realtime.on` in o2o_sync_settings.js)
 PULL_PROGRESS_EVENT = "o2o_sync_pull_progress"

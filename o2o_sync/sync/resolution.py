@@ -18,12 +18,11 @@ from frappe.utils import escape_html, now_datetime
 from frappe.utils.file_lock import LockTimeoutError
 
 from o2o_sync.constants import CONFLICT, SYNC_MAPPING
-
-from .desk import require_manager
-from .engines import pull_settings, push_engine
-from .errors import O2OSyncError, ProcureUATConnectionError
-from .jobs import pull_lock
-from .resolve import ConflictResolver
+from o2o_sync.sync.desk import require_manager
+from o2o_sync.sync.engine.resolve import ConflictResolver
+from o2o_sync.sync.engines import pull_settings, push_engine
+from o2o_sync.sync.jobs import pull_lock
+from o2o_sync.sync.model.errors import O2OSyncError, ProcureUATConnectionError
 
 #: the most held mappings `list_conflicts` reads (each one reads the portal)
 LIST_LIMIT = 200

@@ -9,11 +9,10 @@ import frappe
 from frappe.utils import add_to_date, now_datetime
 
 from o2o_sync.constants import F_SYNC_STATUS, PENDING, PURCHASE_INVOICE
-
-from .engines import push_engine, sync_enabled
-from .errors import ProcureUATConnectionError
-from .jobs import run_pull, run_reconcile, sync_payment_states
-from .notifications import notify_held
+from o2o_sync.sync.engines import push_engine, sync_enabled
+from o2o_sync.sync.jobs import run_pull, run_reconcile, sync_payment_states
+from o2o_sync.sync.model.errors import ProcureUATConnectionError
+from o2o_sync.sync.notifications import notify_held
 
 
 def scheduled_sync_from_external() -> dict | None:

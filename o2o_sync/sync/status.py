@@ -18,8 +18,7 @@ from o2o_sync.constants import (
 	SYNC_MAPPING,
 	SYNCED,
 )
-
-from .frappe_port import FrappePort
+from o2o_sync.sync.frappe_port import FrappePort
 
 #: the statuses `sync_status` counts, in this order
 STATUSES = (SYNCED, PENDING, FAILED, CONFLICT)

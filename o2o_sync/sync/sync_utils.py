@@ -20,14 +20,14 @@ Nothing is defined here: each name is the function of the module that owns it, s
 - what the sync holds for a person and settling it: `resolution`; the state at a glance: `status`
 """
 
-from .desk import (
+from o2o_sync.sync.desk import (
 	bulk_sync_from_external,
 	manual_sync_invoice_to_external,
 	reconcile_now,
 	rescan_from_date,
 	test_database_connection,
 )
-from .engines import (
+from o2o_sync.sync.engines import (
 	connection_config,
 	get_settings,
 	gst_accounts,
@@ -35,9 +35,13 @@ from .engines import (
 	pull_settings,
 	sync_enabled,
 )
-from .resolution import get_conflict, list_conflicts, resolve_conflict
-from .scheduler import reconcile_payment_states, retry_pending_pushes, scheduled_sync_from_external
-from .status import sync_status
+from o2o_sync.sync.resolution import get_conflict, list_conflicts, resolve_conflict
+from o2o_sync.sync.scheduler import (
+	reconcile_payment_states,
+	retry_pending_pushes,
+	scheduled_sync_from_external,
+)
+from o2o_sync.sync.status import sync_status
 
 __all__ = [
 	"bulk_sync_from_external",

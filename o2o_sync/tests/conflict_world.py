@@ -10,8 +10,8 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 
 from o2o_sync.benchmarks.environment import setup_environment
-from o2o_sync.benchmarks.erpnext_data import make_item
 from o2o_sync.constants import SETTINGS, SYNC_LOG, SYNC_MAPPING
+from o2o_sync.setup.erpnext_masters import make_item
 from o2o_sync.setup.portal_rows import db_now, insert_invoice
 from o2o_sync.sync.sync_utils import bulk_sync_from_external, resolve_conflict
 from o2o_sync.tests.portal_edits import touch_invoice, touch_line

@@ -14,8 +14,8 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 
 from o2o_sync.benchmarks.environment import setup_environment
-from o2o_sync.benchmarks.erpnext_data import random_gstin
 from o2o_sync.constants import FAILED, SUCCESS, SYNC_LOG, SYNC_MAPPING, SYNCED
+from o2o_sync.setup.erpnext_masters import random_gstin
 from o2o_sync.setup.portal_rows import db_now, insert_invoice, insert_vendor
 from o2o_sync.sync.jobs import run_pull
 

@@ -13,8 +13,8 @@ from o2o_sync.constants import (
 	HELD_PUSHED_CANCELLED,
 	HELD_SUBMITTED_EDITED,
 )
-from o2o_sync.sync.errors import ProcureUATConnectionError
-from o2o_sync.sync.procureuat_client import ProcureUATClient
+from o2o_sync.sync.model.errors import ProcureUATConnectionError
+from o2o_sync.sync.portal.client import ProcureUATClient
 from o2o_sync.sync.sync_utils import get_conflict, list_conflicts, resolve_conflict
 from o2o_sync.tests.conflict_world import ConflictTestCase
 

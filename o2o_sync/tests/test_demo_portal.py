@@ -12,10 +12,10 @@ import frappe
 import pymysql
 from frappe.tests.utils import FrappeTestCase
 
-from o2o_sync.benchmarks.erpnext_data import make_company
 from o2o_sync.setup import demo
+from o2o_sync.setup.erpnext_masters import make_company
 from o2o_sync.setup.portal_schema import connect_portal, drop_portal_database
-from o2o_sync.sync.procureuat_client import close_clients
+from o2o_sync.sync.portal.client import close_clients
 from o2o_sync.sync.sync_utils import test_database_connection
 
 N_INVOICES = 25

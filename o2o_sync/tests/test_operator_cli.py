@@ -16,7 +16,6 @@ import frappe
 import pymysql
 from click.testing import CliRunner
 
-from o2o_sync.benchmarks.erpnext_data import make_item
 from o2o_sync.cli import (
 	EXIT_BUSY,
 	EXIT_FAILED,
@@ -28,8 +27,9 @@ from o2o_sync.cli import (
 	o2o_status,
 )
 from o2o_sync.constants import DATABASE_CONNECTION, HELD_DRAFT_EDITED, SETTINGS, SYNC_LOG, SYNC_MAPPING
+from o2o_sync.setup.erpnext_masters import make_item
 from o2o_sync.sync import desk_retry, desk_status, jobs, pull_progress
-from o2o_sync.sync.procureuat_client import close_clients
+from o2o_sync.sync.portal.client import close_clients
 from o2o_sync.tests.conflict_world import ConflictTestCase
 
 BATCH_SIZE = 2

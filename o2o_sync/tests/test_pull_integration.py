@@ -15,7 +15,7 @@ from frappe.tests.utils import FrappeTestCase
 from o2o_sync.benchmarks.environment import setup_environment
 from o2o_sync.setup.portal_realistic import seed_realistic
 from o2o_sync.setup.portal_rows import db_now, insert_invoice
-from o2o_sync.sync import money
+from o2o_sync.sync.model import money
 from o2o_sync.sync.sync_utils import bulk_sync_from_external, test_database_connection
 from o2o_sync.tests.portal_edits import touch_invoice, touch_line
 

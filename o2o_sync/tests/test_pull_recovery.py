@@ -180,7 +180,7 @@ class TestPullRecovery(PullTestCase):
 			frappe.db.sql("SET SESSION innodb_lock_wait_timeout = 1")
 			with holder.cursor() as cur:  # held for the whole run
 				cur.execute("SELECT name FROM `tabSeries` WHERE name LIKE %s FOR UPDATE", ("ACC-PINV-%",))
-			from o2o_sync.sync.errors import TransientError
+			from o2o_sync.sync.model.errors import TransientError
 
 			engine = pull_engine()
 			engine.sleep = lambda seconds: None

@@ -9,7 +9,7 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 
 from o2o_sync.benchmarks.environment import setup_environment
-from o2o_sync.benchmarks.erpnext_data import make_item
+from o2o_sync.setup.erpnext_masters import make_item
 from o2o_sync.setup.portal_rows import db_now, insert_invoice
 from o2o_sync.sync.sync_utils import bulk_sync_from_external, manual_sync_invoice_to_external
 from o2o_sync.tests.portal_edits import touch_invoice

@@ -13,11 +13,11 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 
 from o2o_sync.benchmarks.environment import setup_environment
-from o2o_sync.benchmarks.erpnext_data import make_item
+from o2o_sync.setup.erpnext_masters import make_item
 from o2o_sync.sync import jobs
-from o2o_sync.sync.errors import ProcureUATConnectionError
 from o2o_sync.sync.events import CANCEL_INVOICE_JOB, PUSH_INVOICE_JOB
-from o2o_sync.sync.procureuat_client import close_clients
+from o2o_sync.sync.model.errors import ProcureUATConnectionError
+from o2o_sync.sync.portal.client import close_clients
 from o2o_sync.sync.scheduler import retry_pending_pushes
 
 POSTING = "2026-11-20"

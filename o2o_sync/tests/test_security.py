@@ -21,7 +21,6 @@ import frappe
 import frappe.handler
 from frappe.tests.utils import FrappeTestCase
 
-from o2o_sync.benchmarks.erpnext_data import make_company, make_item
 from o2o_sync.constants import DATABASE_CONNECTION, SETTINGS, SYNC_LOG
 from o2o_sync.o2o_sync.doctype.database_connection import database_connection
 from o2o_sync.o2o_sync.doctype.database_connection.database_connection import SECRET_MASK
@@ -30,6 +29,7 @@ from o2o_sync.o2o_sync.doctype.database_connection.test_database_connection impo
 	make_rsa_pem,
 )
 from o2o_sync.patches.mask_connection_secrets import execute as mask_connection_secrets
+from o2o_sync.setup.erpnext_masters import make_company, make_item
 from o2o_sync.sync import desk
 
 test_ignore = ["Company", "Account", "Cost Center", "Item", "Database Connection"]

@@ -10,10 +10,10 @@ Templates, Sync Mappings and Sync Logs the way ERPNext expects. By concern:
 - `push_reads`: what the push reads and writes back.
 """
 
-from .bookkeeping import Bookkeeping, amendment_chain
-from .invoices import Invoices, invoice_view
-from .masters import Masters
-from .push_reads import PushReads
+from o2o_sync.sync.frappe_port.bookkeeping import Bookkeeping, amendment_chain
+from o2o_sync.sync.frappe_port.invoices import Invoices, invoice_view
+from o2o_sync.sync.frappe_port.masters import Masters
+from o2o_sync.sync.frappe_port.push_reads import PushReads
 
 __all__ = ["FrappePort", "FrappePushPort", "amendment_chain", "invoice_view"]
 

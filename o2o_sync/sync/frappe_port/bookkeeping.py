@@ -25,11 +25,9 @@ from o2o_sync.constants import (
 	SYNC_LOG,
 	SYNC_MAPPING,
 )
-from o2o_sync.o2o_sync.doctype.sync_log.sync_log import summary_of
-
-from ..errors import TransientError
-from ..port import LogEntry, MappingRecord
-from . import faults
+from o2o_sync.sync.frappe_port import faults
+from o2o_sync.sync.model.errors import TransientError
+from o2o_sync.sync.model.port import LogEntry, MappingRecord, summary_of
 
 #: Sync Mapping fields, as `MappingRecord` attributes.
 MAPPING_FIELDS = (
@@ -319,3 +317,10 @@ class Bookkeeping:
 			for e in entries
 		]
 		frappe.db.bulk_insert(SYNC_LOG, fields, values)
+
+
+def write_logs_now(entries: list[LogEntry]) -> None:
+	"""Write Sync Log rows and commit at once, so they survive the rollback or error that
+	follows. Only for the app's own jobs and requests: never inside someone else's transaction."""
+	Bookkeeping().write_logs(entries)
+	frappe.db.commit()  # nosemgrep: a log row must survive the request that wrote it

@@ -10,7 +10,7 @@ transaction with it. None of them says anything about the invoice being written.
 import frappe
 import pymysql
 
-from ..errors import O2OSyncError
+from o2o_sync.sync.model.errors import O2OSyncError
 
 #: Server error codes: deadlock (1213) and snapshot conflict (1020, a deadlock for Frappe),
 #: lock wait timeout (1205), savepoint does not exist (1305: the transaction was rolled back

@@ -7,11 +7,10 @@ import frappe
 from frappe.utils import cint, cstr, flt, get_datetime, get_system_timezone, getdate
 
 from o2o_sync.constants import F_ITEM_ID, F_SYNC_STATUS, PURCHASE_INVOICE, SYNCED
-
-from .. import columns, gst, rules
-from ..errors import InvoiceError
-from ..port import InvoiceState
-from ..records import InvoiceSpec, SpecLine
+from o2o_sync.sync.model import columns, gst, rules
+from o2o_sync.sync.model.errors import InvoiceError
+from o2o_sync.sync.model.port import InvoiceState
+from o2o_sync.sync.model.records import InvoiceSpec, SpecLine
 
 ITEM_TAX_TEMPLATE = "Item Tax Template"
 TAX_LABELS = {"cgst": "CGST", "sgst": "SGST", "igst": "IGST"}

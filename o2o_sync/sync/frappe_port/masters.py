@@ -4,10 +4,9 @@ import frappe
 from frappe.utils import getdate
 
 from o2o_sync.constants import F_PRODUCT_ID, F_VENDOR_ID, ITEM, PURCHASE_INVOICE, SUPPLIER
-
-from .. import rules
-from ..errors import InvoiceError
-from ..mapping import ItemInfo
+from o2o_sync.sync.model import rules
+from o2o_sync.sync.model.errors import InvoiceError
+from o2o_sync.sync.model.mapping import ItemInfo
 
 
 class Masters:

@@ -18,11 +18,10 @@ from o2o_sync.constants import (
 	SUPPLIER,
 	SYNCED,
 )
-
-from .. import rules
-from ..records import PushInvoice, PushLine, PushTax
-from .bookkeeping import MAPPING_FIELDS, amendment_chain
-from .invoices import rupees
+from o2o_sync.sync.frappe_port.bookkeeping import MAPPING_FIELDS, amendment_chain
+from o2o_sync.sync.frappe_port.invoices import rupees
+from o2o_sync.sync.model import rules
+from o2o_sync.sync.model.records import PushInvoice, PushLine, PushTax
 
 
 def _rate(value) -> Decimal:

@@ -15,9 +15,12 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint
 
-from o2o_sync.constants import DATABASE_CONNECTION
+from o2o_sync.constants import DATABASE_CONNECTION, FAILED, PULL, SUCCESS
 from o2o_sync.o2o_sync.field_values import check_field_values
-from o2o_sync.sync.config import ConnectionConfig
+from o2o_sync.o2o_sync.permissions import require_manager
+from o2o_sync.sync.frappe_port.bookkeeping import write_logs_now
+from o2o_sync.sync.model.port import LogEntry
+from o2o_sync.sync.portal.config import ConnectionConfig
 
 # `<input type="password">` drops line breaks from pasted text, so a key pasted into the form
 # arrives as one line; `normalize_private_key` puts the PEM/OpenSSH structure back.
@@ -228,7 +231,7 @@ def parse_host_keys(text: str) -> list[tuple[str, bytes]]:
 	Accepts `type base64 [comment]` and known_hosts lines, one key per line. Throws a
 	ValidationError naming what is wrong when `text` holds no valid key.
 	"""
-	from o2o_sync.sync.hostkeys import parse_key_lines
+	from o2o_sync.sync.portal.hostkeys import parse_key_lines
 
 	try:
 		return parse_key_lines(text)
@@ -247,9 +250,40 @@ def check_connection_permission(connection: str):
 def test_connection(connection: str) -> dict:
 	"""Connect to the database (through the tunnel when set) and report what was found."""
 	check_connection_permission(connection)
-	from o2o_sync.sync.desk import test_database_connection
+	require_manager()
+	frappe.has_permission(DATABASE_CONNECTION, "read", connection, throw=True)
+	return run_connection_test(connection)
 
-	return test_database_connection(connection)
+
+def run_connection_test(connection: str | None) -> dict:
+	"""Test a Database Connection and write a "Test Connection" Sync Log row; no permission
+	check (the callers check: `test_connection` here, `desk.test_database_connection`).
+
+	Args: the Database Connection name (None: none is configured).
+	Returns `{"ok", "latency_ms", "server_version", "missing_tables", "tables_ok", "message"}` or
+	`{"ok": False, "reason", "message"}`; never a secret. Raises frappe.ValidationError when no
+	connection is named, frappe.DoesNotExistError when it does not exist.
+	"""
+	if not connection:
+		frappe.throw(_("Set a Database Connection in O2O Sync Settings first"))
+	# imported here: the portal driver is loaded only when a connection is tested
+	from o2o_sync.sync.portal.client import test_connection as test_portal
+
+	result = test_portal(frappe.get_doc(DATABASE_CONNECTION, connection).get_connection_config())
+	write_logs_now(
+		[
+			LogEntry(
+				direction=PULL,
+				operation="Test Connection",
+				status=SUCCESS if result["ok"] else FAILED,
+				message=result["message"],
+				reference_doctype=DATABASE_CONNECTION,
+				reference_name=connection,
+				duration_ms=int(result.get("latency_ms") or 0),
+			)
+		]
+	)
+	return result
 
 
 @frappe.whitelist()
@@ -263,8 +297,8 @@ def fetch_host_key(connection: str) -> dict:
 	if not doc.use_ssh_tunnel or not doc.ssh_host:
 		frappe.throw(_("Set Use SSH Tunnel and the SSH Host first."))
 
-	from o2o_sync.sync.errors import ProcureUATConnectionError
-	from o2o_sync.sync.hostkeys import fetch_host_key as fetch_bastion_host_key
+	from o2o_sync.sync.model.errors import ProcureUATConnectionError
+	from o2o_sync.sync.portal.hostkeys import fetch_host_key as fetch_bastion_host_key
 
 	try:
 		result = dict(
@@ -289,7 +323,7 @@ def fetch_host_key(connection: str) -> dict:
 def accept_host_key(connection: str, key_line: str) -> dict:
 	"""Store `key_line` as the bastion's trusted host key; returns the stored line and its fingerprint."""
 	check_connection_permission(connection)
-	from o2o_sync.sync.hostkeys import fingerprint
+	from o2o_sync.sync.portal.hostkeys import fingerprint
 
 	key_type = parse_host_keys(key_line)[0][0]
 	doc = frappe.get_doc(DATABASE_CONNECTION, connection)

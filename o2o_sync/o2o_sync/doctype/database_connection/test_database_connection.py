@@ -123,7 +123,7 @@ class TestDatabaseConnection(FrappeTestCase):
 		self.assertNotIn("PRIVATE KEY", repr(config))
 
 	def test_accept_host_key(self):
-		from o2o_sync.sync.tunnel import fingerprint
+		from o2o_sync.sync.portal.tunnel import fingerprint
 
 		self.make_connection()
 		line = make_host_key_line()

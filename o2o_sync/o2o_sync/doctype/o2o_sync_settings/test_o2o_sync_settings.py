@@ -4,11 +4,11 @@
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from o2o_sync.benchmarks.erpnext_data import make_company, make_item
 from o2o_sync.o2o_sync.doctype.o2o_sync_settings.o2o_sync_settings import (
 	get_gstin_problem,
 	gstin_check_character,
 )
+from o2o_sync.setup.erpnext_masters import make_company, make_item
 
 # the tests make their own companies, accounts and items
 test_ignore = ["Company", "Account", "Cost Center", "Item", "Supplier Group", "Database Connection"]

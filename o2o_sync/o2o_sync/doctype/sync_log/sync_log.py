@@ -20,19 +20,11 @@ from o2o_sync.constants import (
 	SYNC_LOG,
 	SYNC_MAPPING,
 )
+from o2o_sync.sync.model.port import SUMMARY_LENGTH, summary_of
 
 DEFAULT_RETENTION_DAYS = 30
-#: characters of `summary`, the message's first line (a Data field)
-SUMMARY_LENGTH = 140
 #: statuses whose rows are kept while their invoice is in one of them
 UNRESOLVED = (FAILED, CONFLICT)
-
-
-def summary_of(message: str | None) -> str:
-	"""The first non-empty line of a Sync Log message, cut to `SUMMARY_LENGTH` characters
-	(an ellipsis marks a cut): what the Sync Log list shows."""
-	line = next((part.strip() for part in (message or "").splitlines() if part.strip()), "")
-	return line if len(line) <= SUMMARY_LENGTH else line[: SUMMARY_LENGTH - 1] + "\u2026"
 
 
 class SyncLog(Document):

@@ -15,7 +15,7 @@ from o2o_sync.o2o_sync.doctype.sync_log.sync_log import (
 )
 from o2o_sync.patches.fill_sync_log_summary import execute as fill_sync_log_summary
 from o2o_sync.sync.frappe_port import FrappePort
-from o2o_sync.sync.port import LogEntry
+from o2o_sync.sync.model.port import LogEntry
 
 test_ignore = ["DocType"]
 

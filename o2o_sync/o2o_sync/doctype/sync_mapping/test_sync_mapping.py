@@ -59,7 +59,7 @@ class TestSyncMapping(FrappeTestCase):
 		from frappe.utils.user import UserPermissions
 
 		from o2o_sync.sync.frappe_port import FrappePort
-		from o2o_sync.sync.port import MappingRecord
+		from o2o_sync.sync.model.port import MappingRecord
 
 		self.assertTrue(frappe.get_meta("Sync Mapping").in_create)
 		user = "o2o-mapping-manager@example.com"

@@ -7,11 +7,10 @@ Part of `pull.PullEngine` (a mixin: it uses the engine's `port`, `settings`, `re
 """
 
 from o2o_sync.constants import F_ACKNOWLEDGEMENT, F_ORDER_STATUS, F_SYNC_STATUS, SYNCED
-
-from . import spec
-from .errors import AmbiguousSupplier
-from .mapping import invoice_label
-from .records import InvoiceSpec, PortalInvoice, Vendor
+from o2o_sync.sync.model import spec
+from o2o_sync.sync.model.errors import AmbiguousSupplier
+from o2o_sync.sync.model.mapping import invoice_label
+from o2o_sync.sync.model.records import InvoiceSpec, PortalInvoice, Vendor
 
 
 class MasterResolution:

@@ -24,9 +24,18 @@ from o2o_sync.constants import (  # re-exported: the engine's modules import the
 	SUCCESS,
 	SYNCED,
 )
+from o2o_sync.sync.model.mapping import ItemInfo
+from o2o_sync.sync.model.records import InvoiceSpec, PushInvoice, Vendor
 
-from .mapping import ItemInfo
-from .records import InvoiceSpec, PushInvoice, Vendor
+#: characters of a Sync Log's `summary`, the message's first line (a Data field)
+SUMMARY_LENGTH = 140
+
+
+def summary_of(message: str | None) -> str:
+	"""The first non-empty line of a Sync Log message, cut to `SUMMARY_LENGTH` characters
+	(an ellipsis marks a cut): what the Sync Log list shows."""
+	line = next((part.strip() for part in (message or "").splitlines() if part.strip()), "")
+	return line if len(line) <= SUMMARY_LENGTH else line[: SUMMARY_LENGTH - 1] + "\u2026"
 
 
 @dataclass

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from o2o_sync.constants import DEFAULT_STRATEGY
-
-from .records import PortalInvoice, PortalLine
+from o2o_sync.sync.model.records import PortalInvoice, PortalLine
 
 INR_CURRENCY_ID = 1  # `currency_id` of INR on the portal (contract, "Pull": freight and currency)
 

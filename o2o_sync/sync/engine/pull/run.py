@@ -30,9 +30,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 from functools import partial
 
-from . import mapping as m
-from .errors import ProcureUATConnectionError, TransientError
-from .port import FAILED, PULL, SKIPPED, SUCCESS, LogEntry
+from o2o_sync.sync.model import mapping as m
+from o2o_sync.sync.model.errors import ProcureUATConnectionError, TransientError
+from o2o_sync.sync.model.port import FAILED, PULL, SKIPPED, SUCCESS, LogEntry
 
 #: Seconds of portal history re-read behind the cursor on every run, so an edit made in
 #: the same second as the last row read (or committed late) is not missed; unchanged

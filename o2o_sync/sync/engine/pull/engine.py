@@ -14,10 +14,13 @@ import traceback
 from collections import Counter
 from datetime import datetime
 
-from . import columns
-from . import mapping as m
-from .errors import InvoiceError, O2OSyncError, TransientError
-from .port import (
+from o2o_sync.sync.engine.pull.decisions import InvoiceDecisions, Outcome
+from o2o_sync.sync.engine.pull.masters import MasterResolution
+from o2o_sync.sync.engine.pull.run import CURSOR_OVERLAP_SECONDS, TRANSIENT_RETRIES, PullRun, first_cause
+from o2o_sync.sync.model import columns
+from o2o_sync.sync.model import mapping as m
+from o2o_sync.sync.model.errors import InvoiceError, O2OSyncError, TransientError
+from o2o_sync.sync.model.port import (
 	CONFLICT,
 	FAILED,
 	ORIGIN_ERPNEXT,
@@ -28,10 +31,7 @@ from .port import (
 	LogEntry,
 	MappingRecord,
 )
-from .pull_decisions import InvoiceDecisions, Outcome
-from .pull_masters import MasterResolution
-from .pull_run import CURSOR_OVERLAP_SECONDS, TRANSIENT_RETRIES, PullRun, first_cause
-from .records import PortalInvoice, Vendor
+from o2o_sync.sync.model.records import PortalInvoice, Vendor
 
 #: Characters the Sync Mapping's `procureuat_invoice_number` (a Data field) holds.
 MAPPING_NUMBER_LENGTH = 140

@@ -16,10 +16,9 @@ from o2o_sync.constants import (
 	F_PROCUREUAT_ID,
 	F_VENDOR_ID,
 )
-
-from . import columns, gst
-from .errors import InvoiceError
-from .mapping import (
+from o2o_sync.sync.model import columns, gst
+from o2o_sync.sync.model.errors import InvoiceError
+from o2o_sync.sync.model.mapping import (
 	INR_CURRENCY_ID,
 	EntityConfig,
 	ItemInfo,
@@ -28,7 +27,7 @@ from .mapping import (
 	invoice_label,
 	slice_vendor_id,
 )
-from .money import (
+from o2o_sync.sync.model.money import (
 	ERPNEXT_AMOUNT_LIMIT,
 	PAISA,
 	ZERO,
@@ -38,7 +37,14 @@ from .money import (
 	parse_text_number,
 	shown,
 )
-from .records import ExpectedTotals, InvoiceSpec, PortalInvoice, PortalLine, SpecLine, Vendor
+from o2o_sync.sync.model.records import (
+	ExpectedTotals,
+	InvoiceSpec,
+	PortalInvoice,
+	PortalLine,
+	SpecLine,
+	Vendor,
+)
 
 RATE_PLACES = Decimal("0.000001")  # Purchase Invoice Item `rate` has 6 decimals (Property Setter)
 #: Characters a Data field holds in ERPNext (`bill_no`; Frappe's default varchar length).

@@ -26,12 +26,7 @@ from o2o_sync.constants import (
 	SUCCESS,
 	SYNCED,
 )
-
-from . import columns, merge
-from . import mapping as m
-from .errors import O2OSyncError, ProcureUATConnectionError
-from .port import LogEntry, MappingRecord
-from .push_rows import (
+from o2o_sync.sync.engine.push.rows import (
 	CURRENCY,
 	GST_PERCENTAGE_WIDTH,
 	PushSettings,
@@ -40,6 +35,10 @@ from .push_rows import (
 	finance_status,
 	financial_year,
 )
+from o2o_sync.sync.model import columns, merge
+from o2o_sync.sync.model import mapping as m
+from o2o_sync.sync.model.errors import O2OSyncError, ProcureUATConnectionError
+from o2o_sync.sync.model.port import LogEntry, MappingRecord
 
 __all__ = [
 	"CURRENCY",

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from .money import float_money
-from .records import PortalInvoice, PortalLine
+from o2o_sync.sync.model.money import float_money
+from o2o_sync.sync.model.records import PortalInvoice, PortalLine
 
 REQUISITIONS = "purchase_requisitions"
 ORDER_ITEMS = "purchase_order_items"

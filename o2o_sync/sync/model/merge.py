@@ -17,8 +17,15 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from .columns import REGISTRY, Column, erpnext_header_fields, groups_by_column, header_columns, line_columns
-from .records import InvoiceSpec
+from o2o_sync.sync.model.columns import (
+	REGISTRY,
+	Column,
+	erpnext_header_fields,
+	groups_by_column,
+	header_columns,
+	line_columns,
+)
+from o2o_sync.sync.model.records import InvoiceSpec
 
 #: The portal's clock: its DATETIME columns are naive Asia/Kolkata local time (contract, "Tables").
 PORTAL_TIME_ZONE = ZoneInfo("Asia/Kolkata")

@@ -46,11 +46,7 @@ from o2o_sync.constants import (
 	SUCCESS,
 	SYNCED,
 )
-
-from . import columns, merge, spec
-from . import mapping as m
-from .errors import O2OSyncError
-from .held_states import (
+from o2o_sync.sync.engine.held_states import (
 	FieldValues,
 	HeldConflict,
 	ResolveError,
@@ -59,9 +55,12 @@ from .held_states import (
 	fields_in_question,
 	held_reason_of,
 )
-from .port import InvoiceState, LogEntry, MappingRecord
-from .pull import PullEngine
-from .records import PortalInvoice, Vendor
+from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.model import columns, merge, spec
+from o2o_sync.sync.model import mapping as m
+from o2o_sync.sync.model.errors import O2OSyncError
+from o2o_sync.sync.model.port import InvoiceState, LogEntry, MappingRecord
+from o2o_sync.sync.model.records import PortalInvoice, Vendor
 
 __all__ = ["ConflictResolver", "FieldValues", "HeldConflict", "ResolveError", "actions_for", "held_reason_of"]
 

@@ -22,12 +22,11 @@ from o2o_sync.constants import (
 	ORIGIN_PORTAL,
 	PROCUREUAT_WINS,
 )
-
-from . import columns, merge, spec
-from .errors import InvoiceError
-from .mapping import invoice_label
-from .port import InvoiceState, MappingRecord
-from .records import PortalInvoice, Vendor
+from o2o_sync.sync.model import columns, merge, spec
+from o2o_sync.sync.model.errors import InvoiceError
+from o2o_sync.sync.model.mapping import invoice_label
+from o2o_sync.sync.model.port import InvoiceState, MappingRecord
+from o2o_sync.sync.model.records import PortalInvoice, Vendor
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ A portal line stores only `cost` and `gst_amt`; the slab is the one whose tax on
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from .money import FLOAT_EXACT_LIMIT, PAISA, float32_resolution
+from o2o_sync.sync.model.money import FLOAT_EXACT_LIMIT, PAISA, float32_resolution
 
 #: GST slabs in percent, as notified (contract, "Pull": GST).
 GST_SLABS: tuple[Decimal, ...] = tuple(

@@ -25,15 +25,15 @@ import sshtunnel
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from o2o_sync.sync.config import ConnectionConfig
-from o2o_sync.sync.errors import (
+from o2o_sync.sync.model.errors import (
 	BastionUnreachable,
 	HostKeyMismatch,
 	HostKeyNotConfigured,
 	ProcureUATConnectionError,
 	SSHAuthFailed,
 )
-from o2o_sync.sync.hostkeys import (
+from o2o_sync.sync.portal.config import ConnectionConfig
+from o2o_sync.sync.portal.hostkeys import (
 	ALGORITHMS,
 	HOST_KEY_TYPES,
 	fetch_host_key,

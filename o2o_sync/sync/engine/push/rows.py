@@ -9,12 +9,11 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from o2o_sync.constants import F_PRODUCT_ID, F_VENDOR_ID, PURCHASE_INVOICE
-
-from . import mapping as m
-from .errors import InvoiceError
-from .money import PAISA
-from .records import PushInvoice
-from .rules import ON_NET_TOTAL, TAX_GST, TAX_OTHER
+from o2o_sync.sync.model import mapping as m
+from o2o_sync.sync.model.errors import InvoiceError
+from o2o_sync.sync.model.money import PAISA
+from o2o_sync.sync.model.records import PushInvoice
+from o2o_sync.sync.model.rules import ON_NET_TOTAL, TAX_GST, TAX_OTHER
 
 GST_PERCENTAGE_WIDTH = 2  # `gst_percentage` is VARCHAR(2)
 CURRENCY = "INR"  # the portal's only currency (contract: `currency_id` 1)

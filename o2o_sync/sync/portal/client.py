@@ -17,10 +17,10 @@ import time
 import pymysql
 import pymysql.cursors
 
-from .config import ConnectionConfig
-from .errors import DatabaseRefused, ProcureUATConnectionError
-from .portal_reads import InvoiceBatch, PortalReads, placeholders
-from .portal_writes import PortalWrites, connection_lost
+from o2o_sync.sync.model.errors import DatabaseRefused, ProcureUATConnectionError
+from o2o_sync.sync.portal.config import ConnectionConfig
+from o2o_sync.sync.portal.reads import InvoiceBatch, PortalReads, placeholders
+from o2o_sync.sync.portal.writes import PortalWrites, connection_lost
 
 __all__ = [
 	"CONTRACT_TABLES",
@@ -68,7 +68,7 @@ class ProcureUATClient(PortalReads, PortalWrites):
 		cfg = self.config
 		host, port = cfg.host, int(cfg.port or 3306)
 		if cfg.use_ssh_tunnel and self.shared_tunnel:
-			from .tunnel_service import forget_tunnel, shared_tunnel
+			from o2o_sync.sync.portal.tunnel_service import forget_tunnel, shared_tunnel
 
 			host, port = shared_tunnel(cfg)
 			try:
@@ -81,7 +81,7 @@ class ProcureUATClient(PortalReads, PortalWrites):
 				self._connect_or_refuse(host, port)
 			return self
 		if cfg.use_ssh_tunnel:
-			from .tunnel import open_tunnel
+			from o2o_sync.sync.portal.tunnel import open_tunnel
 
 			self.tunnel = open_tunnel(cfg)
 			host, port = self.tunnel.local_host, self.tunnel.local_port

@@ -18,8 +18,8 @@ import time
 
 import pymysql
 
-from .errors import InvoiceError, ProcureUATConnectionError
-from .portal_reads import placeholders
+from o2o_sync.sync.model.errors import InvoiceError, ProcureUATConnectionError
+from o2o_sync.sync.portal.reads import placeholders
 
 #: `purchase_requisitions` columns the push may write; anything else is a programming
 #: error, never SQL.

@@ -14,10 +14,10 @@ Amounts are Decimal rupees, rates Decimal percent.
 from collections.abc import Iterable
 from decimal import Decimal
 
-from . import gst
-from .errors import InvoiceError
-from .money import shown
-from .records import InvoiceSpec, Vendor
+from o2o_sync.sync.model import gst
+from o2o_sync.sync.model.errors import InvoiceError
+from o2o_sync.sync.model.money import shown
+from o2o_sync.sync.model.records import InvoiceSpec, Vendor
 
 # ---------------------------------------------------------------- Suppliers
 

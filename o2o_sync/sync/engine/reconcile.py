@@ -19,9 +19,9 @@ from collections import Counter
 from datetime import date, datetime
 from functools import partial
 
-from . import columns
-from . import mapping as m
-from .port import FAILED, SUCCESS
+from o2o_sync.sync.model import columns
+from o2o_sync.sync.model import mapping as m
+from o2o_sync.sync.model.port import FAILED, SUCCESS
 
 #: Sync Log operations of this module.
 RECONCILE = "Reconcile"

@@ -3,7 +3,7 @@
 Frappe's `bench worker` (RQ) forks a fresh work-horse process for every job, so a tunnel
 kept in a job's process dies with the job and the next push would pay a new SSH
 handshake. `shared_tunnel(cfg)` instead starts, once, a small service process
-(`python -m o2o_sync.sync.tunnel_service`) that holds the verified tunnel
+(`python -m o2o_sync.sync.portal.tunnel_service`) that holds the verified tunnel
 (`tunnel.open_tunnel`) and forwards 127.0.0.1:<port>; every job connects MariaDB to that
 port. The service exits when its tunnel dies, or after `MAX_LIFETIME_SECONDS` (letting
 connections in flight finish); the next job then starts a new one, so a dead tunnel is
@@ -30,8 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import ConnectionConfig
-from .errors import (
+from o2o_sync.sync.model.errors import (
 	BastionUnreachable,
 	DatabaseRefused,
 	HostKeyMismatch,
@@ -39,6 +38,7 @@ from .errors import (
 	ProcureUATConnectionError,
 	SSHAuthFailed,
 )
+from o2o_sync.sync.portal.config import ConnectionConfig
 
 MAX_LIFETIME_SECONDS = 3600
 GRACE_SECONDS = 60
@@ -129,7 +129,7 @@ def _service_alive(pid: int) -> bool:
 		cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
 	except (OSError, ValueError):
 		return False
-	return owner == os.getuid() and b"o2o_sync.sync.tunnel_service" in cmdline
+	return owner == os.getuid() and b"o2o_sync.sync.portal.tunnel_service" in cmdline
 
 
 def _read_state(path: Path) -> dict | None:
@@ -155,7 +155,7 @@ def shared_tunnel(cfg: ConnectionConfig) -> tuple[str, int]:
 		if state:
 			return LOOPBACK, int(state["port"])
 		proc = subprocess.Popen(
-			[sys.executable, "-m", "o2o_sync.sync.tunnel_service", str(state_path)],
+			[sys.executable, "-m", "o2o_sync.sync.portal.tunnel_service", str(state_path)],
 			stdin=subprocess.PIPE,
 			stdout=subprocess.PIPE,
 			stderr=subprocess.DEVNULL,
@@ -193,7 +193,7 @@ def forget_tunnel(cfg: ConnectionConfig) -> None:
 
 def _serve(state_path: Path) -> int:
 	"""The service: open the tunnel, report its port on stdout, keep it while it lives."""
-	from .tunnel import open_tunnel
+	from o2o_sync.sync.portal.tunnel import open_tunnel
 
 	request = json.loads(sys.stdin.read())
 	cfg = ConnectionConfig(**{name: request[name] for name in TUNNEL_FIELDS if name in request})

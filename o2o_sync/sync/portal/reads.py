@@ -18,8 +18,8 @@ or day, a year before 1000) is left out of it and named in `InvoiceBatch.date_fa
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from .columns import HEADER_SELECT, LINE_SELECT, invoice_from_row, line_from_row
-from .records import PortalInvoice, Vendor
+from o2o_sync.sync.model.columns import HEADER_SELECT, LINE_SELECT, invoice_from_row, line_from_row
+from o2o_sync.sync.model.records import PortalInvoice, Vendor
 
 #: Start of the cursor when nothing was read yet.
 EPOCH = datetime(1970, 1, 1)

@@ -14,7 +14,7 @@ import socket
 
 import paramiko
 
-from o2o_sync.sync.errors import BastionUnreachable, HostKeyMismatch
+from o2o_sync.sync.model.errors import BastionUnreachable, HostKeyMismatch
 
 #: Host key types a key line may carry, strongest first.
 HOST_KEY_TYPES = (

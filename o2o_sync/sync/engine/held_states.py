@@ -40,11 +40,10 @@ from o2o_sync.constants import (
 	LINK_ANYWAY,
 	ORIGIN_ERPNEXT,
 )
-
-from . import columns, merge
-from .errors import O2OSyncError
-from .port import InvoiceState, MappingRecord
-from .records import InvoiceSpec, PortalInvoice
+from o2o_sync.sync.model import columns, merge
+from o2o_sync.sync.model.errors import O2OSyncError
+from o2o_sync.sync.model.port import InvoiceState, MappingRecord
+from o2o_sync.sync.model.records import InvoiceSpec, PortalInvoice
 
 #: How the form and the console name a field in question.
 LABELS = {
