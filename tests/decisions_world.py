@@ -11,7 +11,7 @@ from inmemory_port import InMemoryPort
 from inmemory_portal import InMemoryPortal
 
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.run import PullEngine
 from o2o_sync.sync.engine.push.engine import PushEngine, PushSettings
 from o2o_sync.sync.model.records import PushInvoice, PushLine, PushTax
 

@@ -19,7 +19,7 @@ from inmemory_portal import InMemoryPortal
 from o2o_sync.constants import FAILED, SKIPPED, SUCCESS, SYNCED
 from o2o_sync.setup import portal_rows
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.run import PullEngine
 from o2o_sync.sync.model import rules
 from o2o_sync.sync.model.errors import InvoiceError
 from o2o_sync.sync.model.records import Vendor

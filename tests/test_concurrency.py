@@ -29,7 +29,7 @@ from o2o_sync.constants import F_SYNC_STATUS, FAILED, PENDING, SYNCED
 from o2o_sync.setup import portal_rows as pr
 from o2o_sync.setup.portal_schema import connect_portal
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.run import PullEngine
 from o2o_sync.sync.engine.push.engine import PushEngine
 from o2o_sync.sync.portal import writes as portal_writes
 from o2o_sync.sync.portal.client import ProcureUATClient

@@ -30,7 +30,7 @@ from o2o_sync.constants import F_SYNC_STATUS, FAILED, PENDING, SUCCESS, SYNCED
 from o2o_sync.setup import portal_rows as pr
 from o2o_sync.setup.portal_bastion import SshServer
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.run import PullEngine
 from o2o_sync.sync.engine.push.engine import PushEngine
 from o2o_sync.sync.model.errors import ProcureUATConnectionError
 from o2o_sync.sync.portal.client import ProcureUATClient

@@ -13,7 +13,7 @@ from inmemory_port import InMemoryPort
 
 from o2o_sync.setup import portal_realistic, portal_rows
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.run import PullEngine
 from o2o_sync.sync.model.money import amount_tolerance
 from o2o_sync.sync.model.port import CONFLICT, FAILED, SKIPPED, SUCCESS, SYNCED
 from o2o_sync.sync.portal.client import ProcureUATClient

@@ -11,8 +11,8 @@ from decisions_world import COMPANY, COMPANY_GSTIN, ENTITY, World, counts_of
 from inmemory_portal import InMemoryPortal
 
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.engine.pull.engine import PullEngine
-from o2o_sync.sync.engine.pull.run import PORTAL_DATE
+from o2o_sync.sync.engine.pull.dates import PORTAL_DATE
+from o2o_sync.sync.engine.pull.run import PullEngine
 from o2o_sync.sync.engine.reconcile import reconcile, rescan_from
 from o2o_sync.sync.model.errors import TransientError
 from o2o_sync.sync.model.port import FAILED, SKIPPED, SUCCESS, SYNCED

@@ -3,7 +3,7 @@
 
 from decisions_world import World
 
-from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.run import PullEngine
 from o2o_sync.sync.model.port import FAILED, SYNCED
 
 

@@ -15,8 +15,8 @@ from inmemory_portal import InMemoryPortal
 
 from o2o_sync.setup import portal_rows
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.engine.pull.engine import PullEngine
-from o2o_sync.sync.engine.pull.run import PORTAL_DATE
+from o2o_sync.sync.engine.pull.dates import PORTAL_DATE
+from o2o_sync.sync.engine.pull.run import PullEngine
 from o2o_sync.sync.engine.reconcile import reconcile
 from o2o_sync.sync.model.port import SKIPPED, SUCCESS
 from o2o_sync.sync.portal.client import ProcureUATClient

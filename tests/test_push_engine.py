@@ -11,7 +11,7 @@ from inmemory_port import InMemoryPort
 from o2o_sync.constants import FAILED, SYNCED
 from o2o_sync.setup import portal_rows as pr
 from o2o_sync.sync import mapping as m
-from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.run import PullEngine
 from o2o_sync.sync.engine.push.engine import PushEngine, PushSettings, build_portal_rows, financial_year
 from o2o_sync.sync.model.records import PushInvoice, PushLine, PushTax
 from o2o_sync.sync.portal.client import ProcureUATClient

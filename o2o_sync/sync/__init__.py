@@ -4,7 +4,7 @@
 
 Modules that moved into those packages keep their old dotted paths for one release
 (`MOVED`): a pickled or queued reference to `o2o_sync.sync.pull` still finds the module,
-now `o2o_sync.sync.engine.pull.engine`, as the same module object.
+now `o2o_sync.sync.engine.pull.run`, as the same module object.
 """
 
 import importlib
@@ -29,7 +29,7 @@ MOVED = {
 			"port",
 		)
 	},
-	"o2o_sync.sync.pull": "o2o_sync.sync.engine.pull.engine",
+	"o2o_sync.sync.pull": "o2o_sync.sync.engine.pull.run",
 	"o2o_sync.sync.pull_run": "o2o_sync.sync.engine.pull.run",
 	"o2o_sync.sync.pull_decisions": "o2o_sync.sync.engine.pull.decisions",
 	"o2o_sync.sync.pull_masters": "o2o_sync.sync.engine.pull.masters",

@@ -12,8 +12,7 @@ from frappe import _
 from frappe.utils import cint, cstr, getdate, now_datetime
 
 from o2o_sync.constants import DATABASE_CONNECTION, DEFAULT_STRATEGY, SETTINGS
-from o2o_sync.sync.engine.pull.engine import PullEngine
-from o2o_sync.sync.engine.pull.run import TRANSIENT_RETRIES
+from o2o_sync.sync.engine.pull.run import TRANSIENT_RETRIES, PullEngine
 from o2o_sync.sync.engine.push.engine import PushEngine, PushSettings
 from o2o_sync.sync.frappe_port import FrappePort, FrappePushPort
 from o2o_sync.sync.model.mapping import EntityConfig, PullSettings

@@ -8,7 +8,7 @@ reconciliation reads every invoice changed since `since` in pages with its own i
 cursor (the saved one is neither read nor moved), each page costing the pull's statements
 (headers, lines; vendors only when something is to apply), compares each vendor slice's
 portal hash with its Sync Mapping's, and applies what differs through the pull's own path
-(`PullEngine._process`, each page a unit retried on failures not about one invoice). It
+(`PullEngine.slices`, each page a unit retried on failures not about one invoice). It
 writes one Sync Log row saying what it found.
 
 `engine` is a `pull.PullEngine` (duck-typed here, so the engine's modules import no cycle).
@@ -54,10 +54,10 @@ def _missed(engine, invoices) -> tuple[list, set]:
 
 def _page(engine, batch, seen) -> tuple[int, int]:
 	"""Compare one page and apply what differs; returns (slices of mapped entities, missed)."""
-	engine._time_notes = engine.time_notes(batch)
+	engine.dates.read(batch)
 	invoices, keys = _missed(engine, batch.invoices)
 	if keys:
-		engine._process(invoices, seen, only=keys)
+		engine.slices.process(invoices, seen, only=keys)
 	n_slices = sum(
 		len(m.split_by_vendor(inv)) for inv in batch.invoices if inv.entity in engine.settings.entities
 	)
@@ -80,8 +80,8 @@ def reconcile(engine, since: datetime) -> dict:
 	started = time.monotonic()
 	seen: set[tuple[int, int]] = set()
 	found = Counter()
-	engine._cursor = engine.port.get_cursor()  # named, never moved, should it stop
-	engine._stopping = (RECONCILE, RECONCILE)
+	engine.cursor = engine.port.get_cursor()  # named, never moved, should it stop
+	engine.stopping = (RECONCILE, RECONCILE)
 	after = (since, 0)
 	size = max(1, int(engine.settings.pull_batch_size or 200))
 	entities = set(engine.settings.entities)
@@ -89,14 +89,14 @@ def reconcile(engine, since: datetime) -> dict:
 		batch = engine.client.fetch_invoice_batch(after, size, entities, from_date=engine.settings.from_date)
 		if not batch.rows_read:
 			break
-		n_slices, n_missed = engine._unit(partial(_page, engine, batch, seen), seen)
+		n_slices, n_missed = engine.unit(partial(_page, engine, batch, seen), seen)
 		found.update(read=batch.rows_read, slices=n_slices, missed=n_missed, batches=1)
 		after = batch.last_key
 		if batch.rows_read < size:
 			break
 	applied = {k: v for k, v in engine.counts.items() if v and k != "unchanged"}
 	result = {k: found[k] for k in ("read", "slices", "missed", "batches")} | dict(engine.counts)
-	engine._log(
+	engine.tally.log(
 		RECONCILE,
 		FAILED if engine.counts["failed"] else SUCCESS,
 		f"Reconcile since {since:%Y-%m-%d %H:%M:%S}: {found['read']} invoice(s) read, {found['slices']}"
@@ -104,7 +104,7 @@ def reconcile(engine, since: datetime) -> dict:
 		+ (f", applied: {', '.join(f'{k} {v}' for k, v in applied.items())}" if applied else ""),
 		duration_ms=int((time.monotonic() - started) * 1000),
 	)
-	engine._flush()
+	engine.tally.flush()
 	return result
 
 
@@ -126,6 +126,6 @@ def rescan_from(engine, from_date: date, user: str | None = None) -> tuple:
 	else:
 		where = f"{ts:%Y-%m-%d %H:%M:%S}" if ts else "the start"
 		message = f"Pull cursor left at {where}: it is not after {target:%Y-%m-%d %H:%M:%S}"
-	engine._log(RESCAN, SUCCESS, message + (f" (asked by {user})" if user else ""))
-	engine._flush()
+	engine.tally.log(RESCAN, SUCCESS, message + (f" (asked by {user})" if user else ""))
+	engine.tally.flush()
 	return ts, requisition_id

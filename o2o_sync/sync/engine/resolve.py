@@ -55,7 +55,8 @@ from o2o_sync.sync.engine.held_states import (
 	fields_in_question,
 	held_reason_of,
 )
-from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.decisions import InvoiceDecisions, linked_fields, status_fields_of
+from o2o_sync.sync.engine.pull.masters import Masters
 from o2o_sync.sync.model import columns, merge, spec
 from o2o_sync.sync.model import mapping as m
 from o2o_sync.sync.model.errors import O2OSyncError
@@ -78,16 +79,25 @@ class _Held:
 	reason: str
 
 
-class ConflictResolver(PullEngine):
-	"""Describes and resolves held mappings (see the module's docstring).
+class ConflictResolver:
+	"""Describes and resolves held mappings (see the module's docstring), with the pull's own
+	decisions (`InvoiceDecisions`) and master lookups (`Masters`).
 
-	Args: as `PullEngine` (`port`, `client`, `settings`, `clock`, `registry`), plus `pusher`,
-	the `PushEngine` that re-pushes an ERPNext invoice (needed for pushed invoices only).
+	Args: `port`, the `ERPNextPort`; `client`, the portal client; `settings`, the
+	`mapping.PullSettings`; `pusher`, the `PushEngine` that re-pushes an ERPNext invoice
+	(needed for pushed invoices only); `clock`, the time written as `last_synced_at`;
+	`registry`, the column registry.
 	"""
 
 	def __init__(self, port, client, settings, pusher=None, clock=datetime.now, registry=columns.REGISTRY):
-		super().__init__(port, client, settings, clock=clock, registry=registry)
+		self.port = port
+		self.client = client
+		self.settings = settings
 		self.pusher = pusher
+		self.clock = clock
+		self.registry = tuple(registry)
+		self.masters = Masters(port, settings, self.registry)
+		self.decisions = InvoiceDecisions(port, settings, self.registry, self.masters)
 
 	# ------------------------------------------------------------ reading both sides
 
@@ -111,8 +121,8 @@ class ConflictResolver(PullEngine):
 		if record.procureuat_vendor_id:
 			vendor = self.client.fetch_vendors([record.procureuat_vendor_id]).get(record.procureuat_vendor_id)
 		products = sorted({li.product_id for li in inv.lines if li.product_id})
-		self._items = self.port.items_for_products(products) if products else {}
-		state = self._live_state(record) if record.purchase_invoice else None
+		self.masters.load_items(products)
+		state = self.decisions.live_state(record) if record.purchase_invoice else None
 		view = columns.portal_view(inv, self.registry)
 		base = merge.upgrade_snapshot(record.snapshot, view, state.view if state else None, self.registry)
 		reason = held_reason_of(record, inv, state)
@@ -120,7 +130,7 @@ class ConflictResolver(PullEngine):
 
 	def _spec_or_none(self, held: _Held):
 		try:
-			return self._spec(held.inv, held.vendor)
+			return self.masters.spec(held.inv, held.vendor)
 		except O2OSyncError:
 			return None
 
@@ -132,7 +142,7 @@ class ConflictResolver(PullEngine):
 			held.base_erpnext,
 			held.state.view,
 			self.registry,
-			same=lambda groups: self._same_values(held.inv, held.vendor, held.state, groups),
+			same=lambda groups: self.decisions.same_values(held.inv, held.vendor, held.state, groups),
 		)
 		return conflicts
 
@@ -263,7 +273,7 @@ class ConflictResolver(PullEngine):
 				take = set()
 			elif action == CHOOSE_PER_FIELD and not fields:
 				raise ResolveError("Choose per field needs the fields to take from ProcureUAT")
-			outcome = self._edit_draft(
+			outcome = self.decisions.edit_draft(
 				inv, held.vendor, record, state, held.view, held.base_portal, held.base_erpnext, take=take
 			)
 			what = outcome.message or f"{state.name} already held what both sides agree on"
@@ -286,8 +296,8 @@ class ConflictResolver(PullEngine):
 			self._settle(record, held.view, self.port.get_invoice(state.name))
 			return f"cancelled {state.name} in ERPNext, as on the portal", named, False
 		if action == LINK_ANYWAY:
-			want = self._spec(inv, held.vendor)
-			self.port.set_status_fields(state.name, self._status_fields(want))
+			want = self.masters.spec(inv, held.vendor)
+			self.port.set_status_fields(state.name, linked_fields(want))
 			self._settle(record, held.view, self.port.get_invoice(state.name))
 			return (
 				f"linked {state.name} as it is in ERPNext (net ₹{state.net_total:.2f} + GST ₹{state.gst_total:.2f};"
@@ -298,7 +308,7 @@ class ConflictResolver(PullEngine):
 		# CREATE_FROM_PROCUREUAT
 		if inv.is_gone:
 			raise ResolveError(f"{m.invoice_label(inv)} is cancelled on the portal; nothing to create")
-		outcome = self._create(inv, held.vendor, record, held.view, link_existing=False)
+		outcome = self.decisions.create(inv, held.vendor, record, held.view, link_existing=False)
 		self._settle(record, held.view, self.port.get_invoice(record.purchase_invoice))
 		return outcome.message[:1].lower() + outcome.message[1:], named, False
 
@@ -310,7 +320,7 @@ class ConflictResolver(PullEngine):
 		if held.reason == HELD_SUBMITTED_EDITED:
 			changed = merge.changed_columns(held.base_portal, held.view)
 			if set(changed) & set(columns.status_columns(self.registry)):
-				self.port.set_status_fields(state.name, self._status_fields_of(inv))
+				self.port.set_status_fields(state.name, status_fields_of(inv))
 				state = self.port.get_invoice(state.name)
 		self._settle(record, held.view, state)
 		if pushed and held.reason in (HELD_SUBMITTED_EDITED, HELD_PUSHED_CANCELLED):
@@ -335,14 +345,14 @@ class ConflictResolver(PullEngine):
 		"""Cancel (if submitted) and amend a pulled invoice with the portal's values, submit the
 		amendment; the mapping follows it (ERPNext's own cancel-and-amend)."""
 		state, inv = held.state, held.inv
-		want = self._spec(inv, held.vendor)
-		self._check_posting_date(want.company, want.posting_date)
+		want = self.masters.spec(inv, held.vendor)
+		self.masters.check_posting_date(want.company, want.posting_date)
 		if state.docstatus == 1:
 			self.port.cancel_invoice(state.name)
 		new = self.port.amend_invoice(state.name, want)
 		note = spec.check_totals(inv, want, new.net_total, new.gst_total)
 		self.port.submit_invoice(new.name)
-		self.port.set_status_fields(new.name, self._status_fields(want))
+		self.port.set_status_fields(new.name, linked_fields(want))
 		record.purchase_invoice = new.name
 		new = self.port.get_invoice(new.name)
 		self._settle(record, held.view, new)

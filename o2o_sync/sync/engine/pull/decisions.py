@@ -2,14 +2,18 @@
 directions"): create, link, update a draft by three-way merge, take status columns on a
 submitted invoice, cancel or delete, or hold a conflict for a person.
 
-Part of `pull.PullEngine` (a mixin: it uses the engine's `port`, `settings`, `registry`
-and the master resolution of `pull_masters`). Every decision returns an `Outcome`.
+`InvoiceDecisions` is held by the run (`run.PullEngine`, through `slices.SliceSync`) and by
+the conflict resolver (`engine.resolve`); it reads Suppliers and Items through the run's
+`masters.Masters`. Every decision returns an `Outcome`.
 """
 
 from dataclasses import dataclass
 
 from o2o_sync.constants import (
 	ERPNEXT_WINS,
+	F_ACKNOWLEDGEMENT,
+	F_ORDER_STATUS,
+	F_SYNC_STATUS,
 	HELD_CANCELLED_IN_ERPNEXT,
 	HELD_CANCELLED_WITH_PAYMENTS,
 	HELD_DELETED_IN_ERPNEXT,
@@ -21,12 +25,14 @@ from o2o_sync.constants import (
 	ORIGIN_ERPNEXT,
 	ORIGIN_PORTAL,
 	PROCUREUAT_WINS,
+	SYNCED,
 )
+from o2o_sync.sync.engine.pull.masters import Masters
 from o2o_sync.sync.model import columns, merge, spec
 from o2o_sync.sync.model.errors import InvoiceError
 from o2o_sync.sync.model.mapping import invoice_label
 from o2o_sync.sync.model.port import InvoiceState, MappingRecord
-from o2o_sync.sync.model.records import PortalInvoice, Vendor
+from o2o_sync.sync.model.records import InvoiceSpec, PortalInvoice, Vendor
 
 
 @dataclass(frozen=True)
@@ -45,20 +51,40 @@ class Outcome:
 UNCHANGED = Outcome("unchanged")
 
 
+def status_fields_of(inv: PortalInvoice) -> dict:
+	"""The portal's status columns as the Purchase Invoice's allow-on-submit fields."""
+	return {F_ORDER_STATUS: inv.order_status, F_ACKNOWLEDGEMENT: inv.acknowledgement}
+
+
+def linked_fields(want: InvoiceSpec) -> dict:
+	"""Tracking fields and status Synced, for an invoice the pull linked."""
+	return {**want.tracking, F_SYNC_STATUS: SYNCED}
+
+
 class InvoiceDecisions:
-	"""The pull's decisions for one vendor slice; mutate the `MappingRecord` they are given."""
+	"""The pull's decisions for one vendor slice; they mutate the `MappingRecord` given.
+
+	Args: `port`, the `ERPNextPort`; `settings`, the `mapping.PullSettings` (strategy, submit);
+	`registry`, the column registry; `masters`, the run's `Masters` (Suppliers, Items, dates).
+	"""
+
+	def __init__(self, port, settings, registry, masters: Masters):
+		self.port = port
+		self.settings = settings
+		self.registry = registry
+		self.masters = masters
 
 	def _snapshot(self, portal: dict | None, erpnext: dict | None) -> dict:
 		return merge.make_snapshot(portal, erpnext, self.registry)
 
-	def _apply(self, inv: PortalInvoice, vendor: Vendor | None, record: MappingRecord, view: dict) -> Outcome:
+	def apply(self, inv: PortalInvoice, vendor: Vendor | None, record: MappingRecord, view: dict) -> Outcome:
 		"""Decide and apply what the portal's `view` of `inv` means for its Purchase Invoice;
 		the mapping's `held_reason` follows the outcome (None unless it is a conflict)."""
 		outcome = self._decide(inv, vendor, record, view)
 		record.held_reason = outcome.held_reason or None
 		return outcome
 
-	def _live_state(self, record: MappingRecord) -> InvoiceState | None:
+	def live_state(self, record: MappingRecord) -> InvoiceState | None:
 		"""The mapping's Purchase Invoice now; a cancelled one's live amendment takes over."""
 		state = self.port.get_invoice(record.purchase_invoice) if record.purchase_invoice else None
 		if state is not None and state.docstatus == 2:
@@ -71,7 +97,7 @@ class InvoiceDecisions:
 	def _decide(
 		self, inv: PortalInvoice, vendor: Vendor | None, record: MappingRecord, view: dict
 	) -> Outcome:
-		state = self._live_state(record)
+		state = self.live_state(record)
 		if state is None:
 			return self._not_in_erpnext(inv, vendor, record, view)
 
@@ -99,7 +125,7 @@ class InvoiceDecisions:
 			return self._gone(inv, record, state, view)
 		if state.docstatus == 1:
 			return self._edit_submitted(inv, record, state, view, changed, base_erpnext)
-		return self._edit_draft(inv, vendor, record, state, view, base_portal, base_erpnext)
+		return self.edit_draft(inv, vendor, record, state, view, base_portal, base_erpnext)
 
 	def _not_in_erpnext(self, inv, vendor, record: MappingRecord, view: dict) -> Outcome:
 		"""No live Purchase Invoice for the slice: link a row the push wrote, or create one."""
@@ -122,16 +148,16 @@ class InvoiceDecisions:
 			record.purchase_invoice = None
 			record.snapshot = self._snapshot(view, None)
 			return UNCHANGED
-		return self._create(inv, vendor, record, view)
+		return self.create(inv, vendor, record, view)
 
-	def _create(
+	def create(
 		self, inv: PortalInvoice, vendor, record: MappingRecord, view: dict, link_existing=True
 	) -> Outcome:
 		"""Create the Purchase Invoice, or link the one already keyed by hand (same supplier
 		and bill no) when its totals match (contract, "Pull": already in ERPNext);
 		`link_existing=False` creates it whatever was keyed by hand (a person's choice)."""
-		want = self._spec(inv, vendor)
-		self._check_posting_date(want.company, want.posting_date)
+		want = self.masters.spec(inv, vendor)
+		self.masters.check_posting_date(want.company, want.posting_date)
 		existing = link_existing and self.port.find_invoice_by_bill_no(
 			want.company, want.supplier, want.bill_no
 		)
@@ -150,7 +176,7 @@ class InvoiceDecisions:
 					f"{existing.name} has the same supplier and bill no {want.bill_no} but other totals; held for a person. {e}",
 					HELD_OTHER_TOTALS,
 				)
-			self.port.set_status_fields(existing.name, self._status_fields(want))
+			self.port.set_status_fields(existing.name, linked_fields(want))
 			return Outcome(
 				"linked",
 				"Link",
@@ -204,7 +230,7 @@ class InvoiceDecisions:
 		groups = columns.groups_by_column(self.registry)
 		other = [c for c in changed if groups.get(c)]
 		if status_changed:
-			self.port.set_status_fields(state.name, self._status_fields_of(inv))
+			self.port.set_status_fields(state.name, status_fields_of(inv))
 		if other:
 			record.conflict_fields = ", ".join(other)
 			return Outcome(
@@ -223,16 +249,16 @@ class InvoiceDecisions:
 			)
 		return UNCHANGED
 
-	def _same_values(self, inv, vendor, state: InvoiceState, groups: set[str]) -> set[str]:
+	def same_values(self, inv, vendor, state: InvoiceState, groups: set[str]) -> set[str]:
 		"""Of the field `groups` the portal changed, those ERPNext already holds as the portal's
 		new values map to (`merge.same_as_portal`); none when the portal invoice cannot be mapped."""
 		try:
-			want = self._spec(inv, vendor)
+			want = self.masters.spec(inv, vendor)
 		except InvoiceError:
 			return set()
 		return merge.same_as_portal(groups, want, state.view, state.net_total, state.gst_total)
 
-	def _edit_draft(self, inv, vendor, record, state, view, base_portal, base_erpnext, take=None) -> Outcome:
+	def edit_draft(self, inv, vendor, record, state, view, base_portal, base_erpnext, take=None) -> Outcome:
 		"""A portal edit to a draft: three-way merge against the last sync; the configured
 		strategy settles a conflict or holds it (contract, "Both directions"). `take`, a
 		person's choice (`resolve`): the conflicting groups to take from the portal, the rest
@@ -243,7 +269,7 @@ class InvoiceDecisions:
 			base_erpnext,
 			state.view,
 			self.registry,
-			same=lambda groups: self._same_values(inv, vendor, state, groups),
+			same=lambda groups: self.same_values(inv, vendor, state, groups),
 		)
 		strategy = self.settings.conflict_strategy
 		note = ""
@@ -285,14 +311,14 @@ class InvoiceDecisions:
 			record.snapshot = self._snapshot(view, state.view)
 			return UNCHANGED
 		if apply:
-			want = self._spec(inv, vendor)
-			self._check_posting_date(want.company, want.posting_date)
+			want = self.masters.spec(inv, vendor)
+			self.masters.check_posting_date(want.company, want.posting_date)
 			state = self.port.update_invoice(state.name, want, apply)
 			if "items" in apply:
 				totals_note = spec.check_totals(inv, want, state.net_total, state.gst_total)
 				note = (f"; {totals_note}" if totals_note else "") + note
 		if status_changed:
-			self.port.set_status_fields(state.name, self._status_fields_of(inv))
+			self.port.set_status_fields(state.name, status_fields_of(inv))
 			state = self.port.get_invoice(state.name)
 		record.snapshot = self._snapshot(view, state.view)
 		record.erpnext_hash = columns.view_hash(state.view)

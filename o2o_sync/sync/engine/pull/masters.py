@@ -1,35 +1,54 @@
 """The pull's reads of ERPNext's masters for one run: the Supplier of a portal vendor
 (contract, "Pull": Supplier), Items, payment terms and posting-date checks, each read once
-per run, and the spec of a slice (`spec.build_spec`).
+per run, and the spec of a slice (`spec.build_spec`)."""
 
-Part of `pull.PullEngine` (a mixin: it uses the engine's `port`, `settings`, `registry`,
-`_items` and `_suppliers`).
-"""
-
-from o2o_sync.constants import F_ACKNOWLEDGEMENT, F_ORDER_STATUS, F_SYNC_STATUS, SYNCED
 from o2o_sync.sync.model import spec
 from o2o_sync.sync.model.errors import AmbiguousSupplier
 from o2o_sync.sync.model.mapping import invoice_label
 from o2o_sync.sync.model.records import InvoiceSpec, PortalInvoice, Vendor
 
 
-class MasterResolution:
-	"""Suppliers, Items and dates the pull resolves, cached for the run."""
+class Masters:
+	"""Suppliers, Items and dates the pull resolves, cached for the run.
 
-	@staticmethod
-	def _status_fields_of(inv: PortalInvoice) -> dict:
-		"""The portal's status columns as the Purchase Invoice's allow-on-submit fields."""
-		return {F_ORDER_STATUS: inv.order_status, F_ACKNOWLEDGEMENT: inv.acknowledgement}
+	Args: `port`, the `ERPNextPort`; `settings`, the `mapping.PullSettings`; `registry`, the
+	column registry the specs are built with.
+	"""
 
-	@staticmethod
-	def _status_fields(want: InvoiceSpec) -> dict:
-		"""Tracking fields and status Synced, for an invoice the pull linked."""
-		return {**want.tracking, F_SYNC_STATUS: SYNCED}
+	def __init__(self, port, settings, registry):
+		self.port = port
+		self.settings = settings
+		self.registry = registry
+		#: {portal vendor id: Supplier name} resolved this run
+		self.suppliers: dict[int, str] = {}
+		#: {portal product id: Item facts} of the page being applied (`load_items`)
+		self.items = {}
+		self._read_cache: dict[tuple, object] = {}  # read-only facts for this run (items, terms, dates)
 
-	def _spec(self, inv: PortalInvoice, vendor: Vendor | None) -> InvoiceSpec:
+	def load_items(self, product_ids) -> None:
+		"""Read the Items linked to these portal product ids, for the specs that follow."""
+		self.items = self.port.items_for_products(sorted(product_ids)) if product_ids else {}
+
+	def mark(self) -> dict:
+		"""What `restore` goes back to: the Suppliers resolved so far."""
+		return dict(self.suppliers)
+
+	def restore(self, mark: dict) -> None:
+		"""A unit rolled back: Suppliers created in it are gone, and so may be what was read."""
+		self.suppliers = mark
+		self.items = {}
+		self._read_cache.clear()
+
+	def forget_suppliers_since(self, known: set[int]) -> None:
+		"""An invoice's savepoint rolled back: forget the Suppliers resolved inside it (a
+		Supplier created there no longer exists)."""
+		for vendor_id in set(self.suppliers) - known:
+			self.suppliers.pop(vendor_id, None)
+
+	def spec(self, inv: PortalInvoice, vendor: Vendor | None) -> InvoiceSpec:
 		"""The Purchase Invoice a slice becomes, with its Supplier resolved (may create one)."""
 		entity = self.settings.entities[str(inv.entity)]
-		supplier = self._supplier(inv, vendor) if vendor else ""
+		supplier = self.supplier(inv, vendor) if vendor else ""
 		default_item = self._cached(("item", self.settings.default_item), self.port.item_info)
 		freight_item = self._cached(("item", self.settings.freight_item), self.port.item_info)
 		return spec.build_spec(
@@ -37,7 +56,7 @@ class MasterResolution:
 			vendor=vendor,
 			supplier=supplier,
 			entity=entity,
-			items=self._items,
+			items=self.items,
 			default_item=default_item,
 			freight_item=freight_item,
 			supplier_has_payment_terms=bool(
@@ -54,19 +73,19 @@ class MasterResolution:
 			self._read_cache[key] = read(key[1])
 		return self._read_cache[key]
 
-	def _check_posting_date(self, company: str, posting_date):
+	def check_posting_date(self, company: str, posting_date):
 		"""The port's posting-date check, once per run for a date that passed."""
 		key = ("date", (company, posting_date))
 		if key not in self._read_cache:
 			self.port.check_posting_date(company, posting_date)  # raises: not cached, retried next time
 			self._read_cache[key] = True
 
-	def _supplier(self, inv: PortalInvoice, vendor: Vendor) -> str:
+	def supplier(self, inv: PortalInvoice, vendor: Vendor) -> str:
 		"""The Supplier for a vendor (contract, "Pull": Supplier): the linked one, else the one
 		with the vendor's GSTIN (then linked), else a new one. Raises AmbiguousSupplier when
 		two Suppliers match or the match is linked to another vendor."""
-		if vendor.id in self._suppliers:
-			return self._suppliers[vendor.id]
+		if vendor.id in self.suppliers:
+			return self.suppliers[vendor.id]
 		name = self.port.supplier_for_vendor(vendor.id)
 		if not name and vendor.normalized_gstin:
 			candidates = self.port.suppliers_with_gstin(vendor.normalized_gstin)
@@ -89,5 +108,5 @@ class MasterResolution:
 				self.port.link_supplier(name, vendor.id)
 		if not name:
 			name = self.port.create_supplier(vendor, self.settings.supplier_group)
-		self._suppliers[vendor.id] = name
+		self.suppliers[vendor.id] = name
 		return name

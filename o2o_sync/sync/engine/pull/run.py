@@ -2,9 +2,11 @@
 something fails that is not about one invoice (contract, "Pull": the cursor never passes an
 invoice that was not applied).
 
-Part of `pull.PullEngine` (a mixin: it uses the engine's `port`, `client`, `settings`,
-`counts`, `_logs`, `_suppliers`, `_items`, `_read_cache`, `_process`, `_retry_failed`,
-`_flush` and `_log`).
+`PullEngine` is the run: it holds the objects that do the rest and calls them, each with the
+state it owns: `slices.SliceSync` (one vendor slice in its savepoint), `decisions.
+InvoiceDecisions` (what happens to one invoice), `masters.Masters` (Suppliers, Items and dates
+cached for the run), `tally.Tally` (counts and Sync Log rows), `dates.DateReports` (dates the
+cursor cannot trust).
 
 - **Units.** Each page is one unit: its invoices applied (a savepoint each), the cursor
   moved and its Sync Log rows written, then one commit. A failure that is not about one
@@ -17,9 +19,7 @@ Part of `pull.PullEngine` (a mixin: it uses the engine's `port`, `client`, `sett
 - **Time.** The cursor is on the portal's change time, read with the portal's own NOW()
   (`InvoiceBatch.portal_now`) and never compared with ERPNext's clock. The cursor saved is
   never later than the portal's NOW(): a row dated in the future is applied but re-read
-  (unchanged, by hash) until the portal's clock passes it. Such a row (beyond
-  `FUTURE_TOLERANCE`), and one with an impossible date, is reported once: one Sync Log row
-  per requisition, not again while its change time stays the one its Sync Mapping holds.
+  (unchanged, by hash) until the portal's clock passes it (reported once, `dates`).
 - **Entities.** The cursor belongs to the Database Connection (`port.get_cursor`); an
   entity mapped after the cursor passed its invoices is read from the start (the cut-over
   date) in a backfill pass of its own, then remembered (`port.pulled_entities`).
@@ -30,9 +30,17 @@ from collections import Counter
 from datetime import datetime, timedelta
 from functools import partial
 
+from o2o_sync.sync.engine.pull.dates import DateReports, moment_text
+from o2o_sync.sync.engine.pull.decisions import InvoiceDecisions, Outcome
+from o2o_sync.sync.engine.pull.masters import Masters
+from o2o_sync.sync.engine.pull.slices import SliceSync, first_cause, is_transient
+from o2o_sync.sync.engine.pull.tally import COUNT_KEYS, Tally
+from o2o_sync.sync.model import columns
 from o2o_sync.sync.model import mapping as m
-from o2o_sync.sync.model.errors import ProcureUATConnectionError, TransientError
-from o2o_sync.sync.model.port import FAILED, PULL, SKIPPED, SUCCESS, LogEntry
+from o2o_sync.sync.model.errors import TransientError
+from o2o_sync.sync.model.port import FAILED, ORIGIN_ERPNEXT, SKIPPED, SUCCESS, ERPNextPort
+
+__all__ = ["COUNT_KEYS", "CURSOR_OVERLAP_SECONDS", "Outcome", "PullEngine", "first_cause"]
 
 #: Seconds of portal history re-read behind the cursor on every run, so an edit made in
 #: the same second as the last row read (or committed late) is not missed; unchanged
@@ -42,11 +50,6 @@ CURSOR_OVERLAP_SECONDS = 120
 TRANSIENT_RETRIES = 3
 #: Seconds waited before each retry of such a unit (the last repeats).
 BACKOFF_SECONDS = (1, 2, 4)
-#: How far past the portal's NOW() a change time is reported as dated in the future (a row
-#: written by an application server whose clock runs a little ahead is not).
-FUTURE_TOLERANCE = timedelta(minutes=5)
-#: Sync Log operation of the report of a row's impossible or future date.
-PORTAL_DATE = "Portal Date"
 
 
 def backoff_seconds(attempt: int) -> int:
@@ -63,39 +66,60 @@ def cursor_for(last_key: tuple[datetime, int], portal_now: datetime | None) -> t
 	return last_key
 
 
-def _text(moment: datetime | None) -> str:
-	return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "the start"
-
-
-def first_cause(error: BaseException) -> str:
-	"""'Type: text' of the error that started it all (following `__cause__`, else
-	`__context__`): a deadlock rather than the missing savepoint it left behind."""
-	seen = set()
-	while id(error) not in seen and (error.__cause__ or error.__context__) is not None:
-		seen.add(id(error))
-		error = error.__cause__ or error.__context__
-	return f"{type(error).__name__}: {error}"
-
-
 def _reason(error: BaseException) -> str:
 	"""What failed, for the Sync Log: the error's type and text, at most 400 characters."""
 	text = str(error) if isinstance(error, TransientError) else f"{type(error).__name__}: {error}"
 	return text[:400]
 
 
-class PullRun:
-	"""The run loop of `pull.PullEngine` (see the module's docstring)."""
+class PullEngine:
+	"""Runs one pull (`run`), or a person's retry of some invoices (`retry`).
 
-	def _init_run(self, sleep=time.sleep, transient_retries: int = TRANSIENT_RETRIES):
-		"""Called by the engine's constructor. `sleep(seconds)` waits between retries (tests
-		pass a recorder); `transient_retries`, attempts after the first (0: none)."""
+	Args: `port`, an `ERPNextPort`; `client`, a `portal.client.ProcureUATClient` (or
+	anything with its `fetch_invoice_batch`, `fetch_invoices` and `fetch_vendors`);
+	`settings`, the `mapping.PullSettings`; `clock`, the time written as `last_synced_at`
+	(ERPNext's; never compared with portal times); `registry`, the column registry
+	(`columns.REGISTRY`); `sleep(seconds)`, the wait between retries of a page that failed
+	for a reason not about one invoice; `transient_retries`, how many such retries (0: none).
+	"""
+
+	def __init__(
+		self,
+		port: ERPNextPort,
+		client,
+		settings: m.PullSettings,
+		clock=datetime.now,
+		registry=columns.REGISTRY,
+		sleep=time.sleep,
+		transient_retries: int = TRANSIENT_RETRIES,
+	):
+		self.port = port
+		self.client = client
+		self.settings = settings
+		self.clock = clock
+		self.registry = tuple(registry)
 		self.sleep = sleep
 		self.transient_retries = max(0, int(transient_retries))
-		self._cursor: tuple[datetime | None, int] = (None, 0)
-		self._time_notes: dict[int, str] = {}
-		self._reported: set[int] = set()
+		self.tally = Tally(port)
+		self.masters = Masters(port, settings, self.registry)
+		self.decisions = InvoiceDecisions(port, settings, self.registry, self.masters)
+		self.dates = DateReports(self.tally)
+		self.slices = SliceSync(
+			port, client, settings, self.registry, clock, self.masters, self.decisions, self.tally, self.dates
+		)
+		#: (portal change time, requisition id) the run has committed up to
+		self.cursor: tuple[datetime | None, int] = (None, 0)
+		#: what a stop names: the run and its Sync Log operation (reconciliation names itself)
+		self.stopping = ("Pull", "Pull Run")
 		self._progress = [0, 0]  # portal rows read and pages, over the run's passes (for `on_batch`)
-		self._stopping = ("Pull", "Pull Run")  # what a stop names: the run and its Sync Log operation
+		#: called after each committed batch with (counts so far, portal rows read, batches);
+		#: the desk's progress bar and the CLI's (see `pull_progress`); None: nothing told
+		self.on_batch = None
+
+	@property
+	def counts(self) -> Counter:
+		"""The run's counts so far (`COUNT_KEYS`)."""
+		return self.tally.counts
 
 	# ------------------------------------------------------------ the run
 
@@ -114,8 +138,8 @@ class PullRun:
 		seen: set[tuple[int, int]] = set()
 		skipped = Counter()
 		self._progress = [0, 0]
-		self._cursor = self.port.get_cursor()
-		cursor_ts = self._cursor[0]
+		self.cursor = self.port.get_cursor()
+		cursor_ts = self.cursor[0]
 		after = (cursor_ts - timedelta(seconds=CURSOR_OVERLAP_SECONDS), 0) if cursor_ts else (None, 0)
 		mapped = set(self.settings.entities)
 		pulled = set(self.port.pulled_entities())
@@ -130,11 +154,11 @@ class PullRun:
 				read, batches = read + more, batches + more_batches
 				known = mapped if complete else known
 		if known != pulled:
-			self._unit(partial(self.port.save_pulled_entities, known), seen)
+			self.unit(partial(self.port.save_pulled_entities, known), seen)
 
-		self._unit(partial(self._retry_failed, seen), seen)
+		self.unit(partial(self._retry_failed, seen), seen)
 		for entity, n in sorted(skipped.items()):
-			self._log(
+			self.tally.log(
 				"Skip",
 				SKIPPED,
 				f"{n} invoice(s) of portal entity {entity} skipped: the entity is not mapped to a Company in O2O Sync Settings",
@@ -142,13 +166,13 @@ class PullRun:
 		result = dict(self.counts)
 		result["skipped"] = sum(skipped.values())
 		result["batches"] = batches
-		self._log(
+		self.tally.log(
 			"Pull Run",
 			FAILED if self.counts["failed"] else SUCCESS,
 			"Pull finished: " + ", ".join(f"{k} {v}" for k, v in result.items()),
 			duration_ms=int((time.monotonic() - started) * 1000),
 		)
-		self._flush()
+		self.tally.flush()
 		return result
 
 	def _pass(self, after, limit, seen, skipped, *, move_cursor=False, only=None) -> tuple[int, int, bool]:
@@ -170,16 +194,16 @@ class PullRun:
 			)
 			if not batch.rows_read:
 				return read, batches, True
-			moved = self._unit(partial(self._page, batch, seen, move_cursor), seen)
+			moved = self.unit(partial(self._page, batch, seen, move_cursor), seen)
 			if moved is not None:
-				self._cursor = moved
+				self.cursor = moved
 			batches += 1
 			read += batch.rows_read
 			if skipped is not None:
 				skipped.update(batch.skipped)
 			after = batch.last_key
 			self._progress = [self._progress[0] + batch.rows_read, self._progress[1] + 1]
-			if getattr(self, "on_batch", None) is not None:
+			if self.on_batch is not None:
 				self.on_batch(dict(self.counts), *self._progress)
 			if batch.rows_read < size:
 				return read, batches, True
@@ -188,28 +212,57 @@ class PullRun:
 	def _page(self, batch, seen, move_cursor: bool):
 		"""Apply one page; with `move_cursor`, move the cursor (never backwards, never past
 		the portal's NOW()). Returns the new cursor, or None when it did not move."""
-		self._time_notes = self.time_notes(batch)
-		self._process(batch.invoices, seen)
+		self.dates.read(batch)
+		self.slices.process(batch.invoices, seen)
 		if not move_cursor:
 			return None
 		key = cursor_for(batch.last_key, batch.portal_now)
-		if self._cursor[0] is not None and key <= self._cursor:
+		if self.cursor[0] is not None and key <= self.cursor:
 			return None
 		self.port.save_cursor(*key)
 		return key
 
+	# ------------------------------------------------------------ retries of invoices
+
+	def _retry_failed(self, seen: set[tuple[int, int]]):
+		"""Retry the pull's own failures. A Failed mapping of an invoice ERPNext pushed is the
+		push's failure (`PushEngine`, retried by the push): the pull never marks it Synced."""
+		failed = [
+			r
+			for r in self.port.mappings_with_status(FAILED, 1000)
+			if r.key not in seen and r.origin != ORIGIN_ERPNEXT
+		]
+		if not failed:
+			return
+		invoices = self.client.fetch_invoices(sorted({r.procureuat_id for r in failed}))
+		self.slices.process(invoices, seen, only={r.key for r in failed}, force=True)
+		self.tally.flush()
+
+	def retry(self, requisition_ids, keys=None) -> dict:
+		"""Pull these portal invoices again now, changed or not: a person's **Retry**.
+
+		Args: `requisition_ids`, portal `purchase_requisitions.id`s; `keys`, (requisition id,
+		vendor id) slices: a requisition some key names is retried for those vendors only, one
+		no key names for every vendor slice (of a mapped entity). Returns this retry's counts
+		(`COUNT_KEYS`). The cursor does not move. Raises ProcureUATConnectionError when the
+		portal is unreachable.
+		"""
+		keys = {(int(k[0]), int(k[1])) for k in keys or ()}
+		limited = {k[0] for k in keys}
+		invoices = self.client.fetch_invoices(sorted({int(i) for i in requisition_ids}))
+		whole = [inv for inv in invoices if inv.id not in limited]
+		if whole:
+			self.slices.process(whole, set(), force=True)
+		if len(whole) < len(invoices):
+			self.slices.process([inv for inv in invoices if inv.id in limited], set(), only=keys, force=True)
+		self.tally.flush()
+		return dict(self.counts)
+
 	# ------------------------------------------------------------ failures not about one invoice
 
-	def _is_transient(self, error: BaseException) -> bool:
-		"""True when `error` is not about one invoice but about ERPNext's database or the
-		worker (`port.is_transient`). The portal's own errors are not: the caller handles them."""
-		if isinstance(error, ProcureUATConnectionError):
-			return False
-		return isinstance(error, TransientError) or bool(self.port.is_transient(error))
-
-	def _unit(self, work, seen):
+	def unit(self, work, seen):
 		"""Run `work()` and commit it with its Sync Log rows; on a transient failure roll it
-		back, forget what it counted, logged and saw, and try again after a backoff.
+		back, forget what it counted, logged, saw and read, and try again after a backoff.
 
 		Returns what `work` returns. Raises `TransientError` after the last attempt (see
 		`_stop`); any other error as it is.
@@ -218,81 +271,40 @@ class PullRun:
 		for attempt in range(self.transient_retries + 1):
 			if attempt:
 				self.sleep(backoff_seconds(attempt - 1))
-			mark = (
-				Counter(self.counts),
-				len(self._logs),
-				set(seen),
-				dict(self._suppliers),
-				set(self._reported),
-			)
-			self._time_notes = {}
+			mark = (self.tally.mark(), set(seen), self.masters.mark(), set(self.dates.reported))
+			self.dates.notes = {}
 			try:
 				out = work()
-				self._flush()
+				self.tally.flush()
 				return out
 			except Exception as e:
-				if not self._is_transient(e):
+				if not is_transient(self.port, e):
 					raise
 				error = e
 			self.port.rollback()  # the whole unit: what the database kept of it is gone too
-			counts, n_logs, seen_before, suppliers, reported = mark
-			self.counts = counts
-			del self._logs[n_logs:]
+			tally_mark, seen_before, masters_mark, reported = mark
+			self.tally.restore(tally_mark)
 			seen.clear()
 			seen.update(seen_before)
-			self._suppliers = suppliers
-			self._reported = reported
-			self._items = {}
-			self._read_cache.clear()  # facts read in the rolled-back transaction
+			self.masters.restore(masters_mark)
+			self.dates.reported = reported
 		self._stop(error)
 
 	def _stop(self, error: BaseException):
 		"""Write the one Sync Log row of a run stopped by a failure not about one invoice, and
 		raise `TransientError` (the cursor stays: nothing of the failed unit was committed)."""
-		ts, requisition_id = self._cursor
-		where = f"{_text(ts)} (requisition {requisition_id})" if ts else "the start"
-		what, operation = self._stopping
+		ts, requisition_id = self.cursor
+		where = f"{moment_text(ts)} (requisition {requisition_id})" if ts else "the start"
+		what, operation = self.stopping
 		message = (
 			f"{what} stopped: {_reason(error)}; tried {self.transient_retries + 1} time(s), each rolled"
 			f" back whole; the cursor stays at {where}; the next run retries"
 		)
-		self._logs.append(LogEntry(direction=PULL, operation=operation, status=FAILED, message=message))
+		self.tally.log(operation, FAILED, message)
 		try:
-			self._flush()
+			self.tally.flush()
 		except Exception as e:  # the database is still away: the exception below says it all
-			if not self._is_transient(e):
+			if not is_transient(self.port, e):
 				raise
 			self.port.rollback()
 		raise TransientError(message) from error
-
-	# ------------------------------------------------------------ dates the cursor cannot trust
-
-	def time_notes(self, batch) -> dict[int, str]:
-		"""`{requisition id: what is wrong with its date}` for the page's invoices dated past
-		the portal's NOW() (by more than `FUTURE_TOLERANCE`) or holding an impossible date."""
-		notes = {}
-		now = batch.portal_now
-		for inv in batch.invoices:
-			if fault := batch.date_faults.get(inv.id):
-				notes[inv.id] = (
-					f"impossible date(s) on the portal ({fault}); its change time is taken from its"
-					f" other dates ({_text(inv.change_ts)}). Fix the date on the portal."
-				)
-			elif now is not None and inv.change_ts is not None and inv.change_ts > now + FUTURE_TOLERANCE:
-				notes[inv.id] = (
-					f"change time {_text(inv.change_ts)} is later than the portal's clock ({_text(now)});"
-					" the invoice is synced, but the pull's cursor stays at the portal's clock and"
-					" re-reads it until then. Fix the date on the portal."
-				)
-		return notes
-
-	def _report_dates(self, inv, record) -> None:
-		"""One Sync Log row for an invoice with a date the cursor cannot trust, the first time
-		it is applied with that change time (not again while its Sync Mapping holds it)."""
-		note = self._time_notes.get(inv.id)
-		if not note or inv.id in self._reported:
-			return
-		if record is not None and record.portal_updated_at == inv.change_ts:
-			return
-		self._reported.add(inv.id)
-		self._log(PORTAL_DATE, SKIPPED, f"{m.invoice_label(inv)}: {note}", invoice=inv)
