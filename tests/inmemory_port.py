@@ -52,6 +52,10 @@ class DatabaseAborted(Exception):
 DEADLOCK = (1213, "Deadlock found when trying to get lock; try restarting transaction")
 
 
+def _text(value):
+	return None if value is None else str(value)
+
+
 class InMemoryPort:
 	def __init__(self, registry=columns.REGISTRY, connection="ProcureUAT"):
 		self.s = Store()
@@ -134,6 +138,16 @@ class InMemoryPort:
 
 	def mappings_with_status(self, status, limit):
 		return [copy.deepcopy(m) for m in self.s.mappings.values() if m.status == status][:limit]
+
+	def mappings_outdated(self, version, limit):
+		return [
+			copy.deepcopy(m)
+			for m in self.s.mappings.values()
+			if m.status == "Synced"
+			and m.snapshot
+			and m.snapshot.get("version") != version
+			and self.s.invoices.get(m.purchase_invoice, {}).get("docstatus", 2) < 2
+		][:limit]
 
 	def save_mapping(self, record: MappingRecord):
 		self._begin()
@@ -220,20 +234,31 @@ class InMemoryPort:
 
 	def _view(self, doc):
 		fields = ("company", "supplier", *columns.erpnext_header_fields(self.registry))
-		return {k: str(doc.get(k)) if doc.get(k) is not None else None for k in fields} | {
-			"items": [
-				[
-					i[F_ITEM_ID],
-					i["item_code"],
-					i["qty"],
-					str(i["rate"]),
-					str(i["gst_rate"]),
-					i.get("cost_center"),
+		return (
+			{k: str(doc.get(k)) if doc.get(k) is not None else None for k in fields}
+			| {
+				"items": [
+					[
+						i[F_ITEM_ID],
+						i["item_code"],
+						i["qty"],
+						str(i["rate"]),
+						str(i["gst_rate"]),
+						i.get("cost_center"),
+					]
+					for i in doc["items"]
+				],
+				"taxes": sorted(doc["tax_accounts"].values()),
+			}
+			| {
+				key: [
+					[i[F_ITEM_ID], _text(i.get("extra", {}).get(key[len(columns.ITEM_GROUP_PREFIX) :]))]
+					for i in doc["items"]
+					if i[F_ITEM_ID]
 				]
-				for i in doc["items"]
-			],
-			"taxes": sorted(doc["tax_accounts"].values()),
-		}
+				for key in columns.erpnext_line_fields(self.registry)
+			}
+		)
 
 	def find_invoice_by_bill_no(self, company, supplier, bill_no):
 		for name, doc in self.s.invoices.items():
@@ -289,8 +314,23 @@ class InMemoryPort:
 			for line in spec.items:
 				values = asdict(line)
 				old = existing.pop(rules.item_row_key(line.procureuat_item_id, line.item_code), None)
-				new.append(values if old is None else {**old, **rules.item_update_values(values)})
+				if old is not None:  # a mapped line field only when its own group is taken
+					kept = {
+						f: v
+						for f, v in old.get("extra", {}).items()
+						if columns.ITEM_GROUP_PREFIX + f not in groups
+					}
+					values = {**old, **rules.item_update_values(values)}
+					values["extra"] = {**values.get("extra", {}), **kept}
+				new.append(values)
 			doc["items"] = new
+		for group in groups:
+			if group.startswith(columns.ITEM_GROUP_PREFIX):
+				field = group[len(columns.ITEM_GROUP_PREFIX) :]
+				by_line = {li.procureuat_item_id: li.extra for li in spec.items if li.procureuat_item_id}
+				for row in doc["items"]:
+					if field in by_line.get(row[F_ITEM_ID], {}):
+						row.setdefault("extra", {})[field] = by_line[row[F_ITEM_ID]][field]
 		if rules.rewrites_gst_rows(groups):
 			doc["tax_accounts"] = dict(spec.tax_accounts)
 		return self._state(name)

@@ -38,7 +38,9 @@ from o2o_sync.setup.portal_rows import (
 	header_row,
 	round_paisa,
 )
-from o2o_sync.sync.model.columns import invoice_from_row, line_from_row
+from o2o_sync.setup.portal_schema import SCHEMA_PATH
+from o2o_sync.sync.model.columns import REGISTRY, invoice_from_row, line_from_row
+from o2o_sync.sync.model.field_maps import columns_from_ddl
 from o2o_sync.sync.model.records import PortalInvoice, Vendor
 from o2o_sync.sync.portal.reads import EPOCH, InvoiceBatch, vendor_from_row
 from o2o_sync.sync.portal.writes import (
@@ -46,6 +48,7 @@ from o2o_sync.sync.portal.writes import (
 	check_columns,
 	check_same_financial_year,
 	invoice_number_text,
+	pushed_keys,
 )
 from o2o_sync.sync.portal.writes import REQUISITION_COLUMNS as REQUISITION_WRITE_COLUMNS
 
@@ -159,6 +162,31 @@ class InMemoryPortal:
 
 	# ------------------------------------------------------------ reads (portal_reads.PortalReads)
 
+	registry = REGISTRY
+
+	def use_registry(self, registry) -> None:
+		"""Read and write the columns of `registry` (field maps); see `PortalReads.use_registry`."""
+		self.registry = tuple(registry)
+
+	def portal_columns(self) -> list[dict]:
+		"""The mapped tables' columns as `information_schema` lists them (from the DDL)."""
+		self.query_count += 1
+		tables = columns_from_ddl(SCHEMA_PATH.read_text())
+		return [
+			{
+				"table_name": table,
+				"column_name": col.name,
+				"data_type": col.data_type,
+				"character_maximum_length": col.length,
+			}
+			for table in ("purchase_order_items", "purchase_requisitions")
+			for col in tables[table].values()
+		]
+
+	def _mapped_select(self, row: dict, table: str) -> dict:
+		"""A mapped column the row does not hold reads NULL, as a column of the table does."""
+		return {c.key: None for c in self.registry if c.mapped and c.table == table and c.key not in row}
+
 	def fetch_invoice_batch(
 		self,
 		after: tuple[datetime | None, int],
@@ -209,14 +237,23 @@ class InMemoryPortal:
 		return self._with_lines(rows)
 
 	def _with_lines(self, rows: list[dict]) -> list[PortalInvoice]:
-		invoices = [invoice_from_row(r) for r in rows]
+		invoices = [
+			invoice_from_row({**self._mapped_select(r, "purchase_requisitions"), **r}, self.registry)
+			for r in rows
+		]
 		if not invoices:
 			return invoices
 		self.query_count += 1
 		by_id = {inv.id: inv for inv in invoices}
 		for line in self._lines_of(by_id):
 			by_id[line["purchase_order_id"]].lines.append(
-				line_from_row({c: _read(v) for c, v in line.items()})
+				line_from_row(
+					{
+						**self._mapped_select(line, "purchase_order_items"),
+						**{c: _read(v) for c, v in line.items()},
+					},
+					self.registry,
+				)
 			)
 		return invoices
 
@@ -234,9 +271,11 @@ class InMemoryPortal:
 		self, header: dict, lines: list[dict], *, order_codes: list[str], prefix: str, financial_year: str
 	) -> dict:
 		"""Insert or update one invoice and its lines, all or nothing; see `PortalWrites`."""
-		check_columns(header, REQUISITION_WRITE_COLUMNS)
+		header_columns = REQUISITION_WRITE_COLUMNS | pushed_keys("purchase_requisitions", self.registry)
+		line_columns = LINE_WRITE_COLUMNS | pushed_keys("purchase_order_items", self.registry)
+		check_columns(header, header_columns)
 		for line in lines:
-			check_columns(line, LINE_WRITE_COLUMNS)
+			check_columns(line, line_columns)
 		self.query_count += 2  # the invoice's named lock (GET_LOCK), its release (one process: never busy)
 		with self._transaction():
 			self.query_count += 1
@@ -253,7 +292,7 @@ class InMemoryPortal:
 					"invoice_cancel_date": None,
 					"updated_at": self.clock(),
 				}
-				self._update(self.requisitions, existing, REQUISITION_WRITE_COLUMNS, values)
+				self._update(self.requisitions, existing, header_columns, values)
 				for line_id in [r["id"] for r in self._lines_of([existing])]:
 					del self.lines[line_id]
 				requisition_id, created = existing, False
@@ -261,15 +300,13 @@ class InMemoryPortal:
 				number = self._next_invoice_number(prefix, financial_year)
 				self.query_count += 1
 				values = {**header, "invoice_number": number, "updated_at": self.clock()}
-				requisition_id = self._put(
-					"requisitions", REQUISITION_WRITE_COLUMNS, values, REQUISITION_DEFAULTS
-				)
+				requisition_id = self._put("requisitions", header_columns, values, REQUISITION_DEFAULTS)
 				created = True
 			if lines:
 				self.query_count += 1
 				for line in lines:
 					values = {**line, "purchase_order_id": requisition_id}
-					self._put("lines", LINE_WRITE_COLUMNS | {"purchase_order_id"}, values, LINE_DEFAULTS)
+					self._put("lines", line_columns | {"purchase_order_id"}, values, LINE_DEFAULTS)
 		return {"requisition_id": requisition_id, "invoice_number": number, "created": created}
 
 	def _next_invoice_number(self, prefix: str, financial_year: str) -> str:

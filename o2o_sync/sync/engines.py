@@ -11,10 +11,19 @@ import frappe
 from frappe import _
 from frappe.utils import cint, cstr, getdate, now_datetime
 
-from o2o_sync.constants import DATABASE_CONNECTION, DEFAULT_STRATEGY, SETTINGS
+from o2o_sync.constants import (
+	DATABASE_CONNECTION,
+	DEFAULT_STRATEGY,
+	PURCHASE_INVOICE,
+	PURCHASE_INVOICE_ITEM,
+	SETTINGS,
+)
 from o2o_sync.sync.engine.pull.run import TRANSIENT_RETRIES, PullEngine
 from o2o_sync.sync.engine.push.engine import PushEngine, PushSettings
 from o2o_sync.sync.frappe_port import FrappePort, FrappePushPort
+from o2o_sync.sync.model import field_maps as fm
+from o2o_sync.sync.model.columns import REGISTRY
+from o2o_sync.sync.model.errors import ProcureUATConnectionError
 from o2o_sync.sync.model.mapping import EntityConfig, PullSettings
 from o2o_sync.sync.portal.config import ConnectionConfig
 
@@ -104,18 +113,103 @@ def portal_client(connection: str | None = None):
 	return get_client(connection_config(connection), shared_tunnel=True)
 
 
+# ---------------------------------------------------------------- field maps (issue 12)
+
+
+def field_map_rows(settings=None) -> list[fm.FieldMap]:
+	"""O2O Sync Settings' `field_maps` table as `field_maps.FieldMap`s (default: the settings
+	document, read fresh); names stripped, a missing direction "ProcureUAT to ERPNext"."""
+	s = settings or frappe.get_doc(SETTINGS)
+	return [
+		fm.FieldMap(
+			row=cint(row.get("idx")) or i,
+			portal_table=cstr(row.get("portal_table")).strip(),
+			portal_column=cstr(row.get("portal_column")).strip(),
+			erpnext_field=cstr(row.get("erpnext_field")).strip(),
+			direction=row.get("direction") or fm.TO_ERPNEXT,
+			enabled=bool(cint(row.get("enabled"))),
+		)
+		for i, row in enumerate(s.get("field_maps") or [], start=1)
+	]
+
+
+def erpnext_fields() -> dict[str, dict[str, fm.ErpField]]:
+	"""The fields of Purchase Invoice and Purchase Invoice Item as `frappe.get_meta` gives
+	them, standard and custom, plus Frappe's own columns (`name`, `docstatus`, ...)."""
+	from frappe.model import child_table_fields, default_fields
+
+	out = {}
+	for doctype in (PURCHASE_INVOICE, PURCHASE_INVOICE_ITEM):
+		meta = frappe.get_meta(doctype)
+		fields = {
+			f: fm.ErpField(f, "Data", f, read_only=True) for f in (*default_fields, *child_table_fields)
+		}
+		for df in meta.fields:
+			fields[df.fieldname] = fm.ErpField(
+				df.fieldname,
+				df.fieldtype,
+				_(df.label) if df.label else df.fieldname,
+				cstr(df.options),
+				bool(df.read_only),
+				bool(df.allow_on_submit),
+				cint(df.length),
+			)
+		out[doctype] = fields
+	return out
+
+
+def contract_columns() -> dict[str, dict[str, fm.PortalColumn]]:
+	"""The portal's columns by table from the contract's DDL (`setup/procureuat_schema.sql`)."""
+	from o2o_sync.setup.portal_schema import SCHEMA_PATH
+
+	return fm.columns_from_ddl(SCHEMA_PATH.read_text())
+
+
+def live_columns(client) -> dict[str, dict[str, fm.PortalColumn]] | None:
+	"""The live portal's columns (`information_schema`, one statement), or None when the
+	connection does not answer."""
+	try:
+		return fm.columns_from_information_schema(client.portal_columns()) or None
+	except ProcureUATConnectionError:
+		return None
+
+
+def registry(settings=None, client=None) -> tuple:
+	"""The run's column registry: the built-in `columns.REGISTRY` plus the enabled, valid field
+	maps of O2O Sync Settings (`field_maps.build_registry`). Column names are checked against
+	the live portal's columns when `client` answers, else the contract's."""
+	maps = field_map_rows(settings)
+	if not any(m.enabled for m in maps):
+		return REGISTRY
+	known = (live_columns(client) if client is not None else None) or contract_columns()
+	return fm.build_registry(maps, known, erpnext_fields())
+
+
+def field_maps() -> list[dict]:
+	"""The field maps as the engine reads them (`field_maps.describe`): one dict per mapped
+	column (portal_table, portal_column, erpnext_field, label, erpnext_kind, pull, push,
+	allow_on_submit, view_key); maps that are disabled or invalid are not listed. Checked
+	against the contract's column list (no portal connection is opened)."""
+	return fm.describe(registry())
+
+
 def pull_engine(settings: PullSettings | None = None) -> PullEngine:
 	"""A `PullEngine` over the Frappe port, the process's portal client and `settings`
 	(default: `pull_settings()`). The port keeps the cursor of the Database Connection the
 	settings name; a page failing for a reason not about one invoice is tried again
-	`transient_retries` times (O2O Sync Settings, default 3, 1 to 10). Raises
-	ProcureUATConnectionError when the portal is unreachable."""
+	`transient_retries` times (O2O Sync Settings, default 3, 1 to 10). The run's column
+	registry (`registry`: the field maps) is handed to the port, the client and the engine.
+	Raises ProcureUATConnectionError when the portal is unreachable."""
 	settings = settings or pull_settings()
 	connection = frappe.db.get_single_value(SETTINGS, "database_connection")
+	client = portal_client(connection)
+	columns = registry(client=client)
+	client.use_registry(columns)
 	return PullEngine(
-		FrappePort(gst_accounts(settings), connection=connection),
-		portal_client(connection),
+		FrappePort(gst_accounts(settings), connection=connection, registry=columns),
+		client,
 		settings,
+		registry=columns,
 		transient_retries=transient_retries(),
 	)
 
@@ -148,12 +242,16 @@ def push_engine(settings=None) -> PushEngine:
 	entity_by_company = {}
 	for e in pull.entities.values():
 		entity_by_company.setdefault(e.company, e.entity_id)
+	client = portal_client()
+	columns = registry(settings if settings.get("field_maps") is not None else None, client=client)
+	client.use_registry(columns)
 	return PushEngine(
-		FrappePushPort(gst_accounts(pull), entity_by_company),
-		portal_client(),
+		FrappePushPort(gst_accounts(pull), entity_by_company, registry=columns),
+		client,
 		PushSettings(
 			invoice_prefix=settings.get("invoice_prefix") or DEFAULT_INVOICE_PREFIX,
 			portal_user_id=cint(settings.get("portal_user_id")),
 		),
 		clock=now_datetime,
+		registry=columns,
 	)

@@ -35,7 +35,14 @@ def conflict_resolver() -> ConflictResolver:
 	with the push engine that re-pushes ERPNext's invoices. Raises ProcureUATConnectionError
 	when the portal cannot be reached."""
 	pusher = push_engine()
-	return ConflictResolver(pusher.port, pusher.client, pull_settings(), pusher=pusher, clock=now_datetime)
+	return ConflictResolver(
+		pusher.port,
+		pusher.client,
+		pull_settings(),
+		pusher=pusher,
+		clock=now_datetime,
+		registry=pusher.registry,
+	)
 
 
 def _record(resolver: ConflictResolver, mapping: str):

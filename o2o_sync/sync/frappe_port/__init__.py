@@ -14,6 +14,7 @@ from o2o_sync.sync.frappe_port.bookkeeping import Bookkeeping, amendment_chain
 from o2o_sync.sync.frappe_port.invoices import Invoices, invoice_view
 from o2o_sync.sync.frappe_port.masters import Masters
 from o2o_sync.sync.frappe_port.push_reads import PushReads
+from o2o_sync.sync.model import columns
 
 __all__ = ["FrappePort", "FrappePushPort", "amendment_chain", "invoice_view"]
 
@@ -23,12 +24,20 @@ class FrappePort(Bookkeeping, Masters, Invoices):
 
 	Args: the GST accounts of the settings (CGST/SGST/IGST of every entity): the tax rows
 	on them are the invoice's GST; accounts of the specs written are added. `connection`,
-	the Database Connection whose pull cursor the port keeps (default: the settings' one).
+	the Database Connection whose pull cursor the port keeps (default: the settings' one);
+	`registry`, the run's column registry (field maps included: `engines.registry`), whose
+	fields the invoice views hold and the writes set.
 	"""
 
-	def __init__(self, gst_accounts: set[str] | None = None, connection: str | None = None):
+	def __init__(
+		self,
+		gst_accounts: set[str] | None = None,
+		connection: str | None = None,
+		registry=columns.REGISTRY,
+	):
 		self.gst_accounts = set(gst_accounts or ())
 		self.connection = connection
+		self.registry = tuple(registry)
 		self._templates: dict[tuple, str] = {}
 
 	def _forget_caches(self):
@@ -39,9 +48,10 @@ class FrappePort(Bookkeeping, Masters, Invoices):
 class FrappePushPort(PushReads, FrappePort):
 	"""The push side of the port (`port.ERPNextPushPort`) over Frappe.
 
-	Args: the GST accounts of the settings; {Company: portal entity id} of the settings.
+	Args: the GST accounts of the settings; {Company: portal entity id} of the settings; the
+	run's column registry (the mapped fields the push reads).
 	"""
 
-	def __init__(self, gst_accounts: set[str], entity_by_company: dict[str, str]):
-		super().__init__(gst_accounts)
+	def __init__(self, gst_accounts: set[str], entity_by_company: dict[str, str], registry=columns.REGISTRY):
+		super().__init__(gst_accounts, registry=registry)
 		self.entity_by_company = entity_by_company

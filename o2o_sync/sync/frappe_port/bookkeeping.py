@@ -24,6 +24,7 @@ from o2o_sync.constants import (
 	SETTINGS,
 	SYNC_LOG,
 	SYNC_MAPPING,
+	SYNCED,
 )
 from o2o_sync.sync.frappe_port import faults
 from o2o_sync.sync.model.errors import TransientError
@@ -246,6 +247,21 @@ class Bookkeeping:
 			fields=list(MAPPING_FIELDS),
 			order_by="modified asc",
 			limit=limit,
+		)
+		return [self._record(r) for r in rows]
+
+	def mappings_outdated(self, version, limit):
+		"""Up to `limit` Synced Sync Mappings of a draft or submitted Purchase Invoice whose
+		snapshot carries another registry version than `version` (`merge.registry_version`),
+		least recently modified first."""
+		fields = ", ".join(f"m.`{f}`" for f in MAPPING_FIELDS)
+		rows = frappe.db.sql(
+			f"""select {fields} from `tabSync Mapping` m
+			join `tabPurchase Invoice` pi on pi.name = m.purchase_invoice
+			where m.status = %s and pi.docstatus < 2 and m.snapshot is not null and m.snapshot not like %s
+			order by m.modified asc limit %s""",
+			(SYNCED, f'%"version": "{version}"%', int(limit)),
+			as_dict=True,
 		)
 		return [self._record(r) for r in rows]
 

@@ -29,16 +29,35 @@ def _date(value) -> str | None:
 	return str(getdate(value)) if value else None
 
 
+def _canonical(value, kind: str):
+	"""A field's value as the ERPNext view holds it, by its kind (`columns` TEXT, DATE, ...)."""
+	if kind == columns.DATE:
+		return _date(value)
+	if kind == columns.DATETIME:
+		return str(get_datetime(value)) if value else None
+	if kind == columns.INT:
+		return cint(value)
+	if kind == columns.FLOAT:
+		return None if value in (None, "") else _num(value)
+	return cstr(value).strip()
+
+
 def invoice_view(doc, registry=columns.REGISTRY) -> dict:
 	"""The mapped fields of a Purchase Invoice, canonical, for the three-way merge and hashes:
 	company, supplier, the header fields the column registry maps (`columns.erpnext_header_fields`),
-	items and taxes."""
+	items and taxes; a mapped Purchase Invoice Item field (field maps) as `items.<field>`:
+	`[[procureuat_item_id, value], ...]` of the rows the pull wrote."""
 	view = {"company": doc.company, "supplier": doc.supplier}
 	for fieldname, kind in columns.erpnext_header_fields(registry).items():
 		value = doc.get(fieldname)
-		view[fieldname] = (
-			_date(value) if kind == columns.DATE else (cint(value) if kind == columns.INT else cstr(value))
-		)
+		view[fieldname] = cstr(value) if kind == columns.TEXT else _canonical(value, kind)
+	for key, kind in columns.erpnext_line_fields(registry).items():
+		field = key[len(columns.ITEM_GROUP_PREFIX) :]
+		view[key] = [
+			[cint(row.get(F_ITEM_ID)), _canonical(row.get(field), kind)]
+			for row in doc.items
+			if row.get(F_ITEM_ID)
+		]
 	return {
 		**view,
 		"items": [
@@ -90,7 +109,7 @@ class Invoices:
 			grand_total=rupees(doc.base_grand_total),
 			outstanding_amount=rupees(doc.outstanding_amount),
 			has_payments=has_payments,
-			view=invoice_view(doc),
+			view=invoice_view(doc, self.registry),
 			is_return=bool(doc.is_return),
 			amended_from=doc.amended_from,
 			# Frappe keeps `modified` naive in the System Settings time zone
@@ -158,6 +177,7 @@ class Invoices:
 			"qty": item.qty,
 			"rate": flt(item.rate, 6),
 			F_ITEM_ID: item.procureuat_item_id,
+			**item.extra,
 		}
 		if item.expense_account:
 			row["expense_account"] = item.expense_account
@@ -279,7 +299,15 @@ class Invoices:
 			child.docstatus = 0
 		doc.set("payment_schedule", [])
 		self._apply_groups(
-			doc, spec, {rules.COMPANY_GROUP, rules.ITEMS_GROUP, rules.TAXES_GROUP, *spec.header}
+			doc,
+			spec,
+			{
+				rules.COMPANY_GROUP,
+				rules.ITEMS_GROUP,
+				rules.TAXES_GROUP,
+				*spec.header,
+				*(columns.ITEM_GROUP_PREFIX + f for item in spec.items for f in item.extra),
+			},
 		)
 		doc.update({**spec.tracking, F_SYNC_STATUS: SYNCED})
 		doc.flags.o2o_from_pull = True
@@ -301,10 +329,27 @@ class Invoices:
 				row = existing.pop(rules.item_row_key(item.procureuat_item_id, item.item_code), None)
 				if row is not None:
 					# keep what the portal does not map: an accountant's cost centre, project, account
-					row.update(rules.item_update_values(values))
+					# a mapped line field (field maps) only when its own group is taken
+					row.update(
+						{
+							k: v
+							for k, v in rules.item_update_values(values).items()
+							if k not in item.extra or columns.ITEM_GROUP_PREFIX + k in groups
+						}
+					)
 					doc.append("items", row)
 				else:
 					doc.append("items", values)
+		for group in groups:
+			if group.startswith(columns.ITEM_GROUP_PREFIX):  # a mapped line field (field maps)
+				field = group[len(columns.ITEM_GROUP_PREFIX) :]
+				by_line = {
+					item.procureuat_item_id: item.extra for item in spec.items if item.procureuat_item_id
+				}
+				for row in doc.items:
+					values = by_line.get(cint(row.get(F_ITEM_ID)))
+					if values is not None and field in values:
+						row.set(field, values[field])
 		if rules.rewrites_gst_rows(groups):
 			others = [t for t in doc.taxes if t.account_head not in self.gst_accounts]
 			doc.set("taxes", [])

@@ -20,7 +20,7 @@ from o2o_sync.constants import (
 )
 from o2o_sync.sync.frappe_port.bookkeeping import MAPPING_FIELDS, amendment_chain
 from o2o_sync.sync.frappe_port.invoices import rupees
-from o2o_sync.sync.model import rules
+from o2o_sync.sync.model import columns, field_maps, rules
 from o2o_sync.sync.model.records import PushInvoice, PushLine, PushTax
 
 
@@ -55,6 +55,7 @@ class PushReads:
 				as_list=True,
 			)
 		)
+		line_maps = field_maps.pushed_columns(columns.ORDER_ITEMS, self.registry)
 		lines = []
 		for row in doc.items:
 			item_rates = json.loads(row.item_tax_rate) if row.item_tax_rate else {}
@@ -72,6 +73,7 @@ class PushReads:
 					gst_rate=rate,
 					product_id=int(products.get(row.item_code) or 0) or None,
 					uom=row.uom,
+					extra={c.erpnext_field: row.get(c.erpnext_field) for c in line_maps},
 				)
 			)
 		taxes = [
@@ -105,6 +107,10 @@ class PushReads:
 			grand_total=rupees(payable),
 			outstanding_amount=rupees(doc.outstanding_amount),
 			docstatus=doc.docstatus,
+			extra={
+				c.erpnext_field: doc.get(c.erpnext_field)
+				for c in field_maps.pushed_columns(columns.REQUISITIONS, self.registry)
+			},
 		)
 
 	def save_push_success(self, name, record, invoice_number):

@@ -21,6 +21,7 @@ Adding a column: one `Column(...)` entry below plus its test (docs/architecture.
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,6 +38,7 @@ KEY = "key"  # read for the engine's own rules (identity, cursor, linking); not 
 HEADER = "header"  # mapped header column: a change reaches the Purchase Invoice's `groups`
 LINE = "line"  # mapped line column: compared as part of the view's `lines`
 STATUS = "status"  # status column: kept in an allow-on-submit field, taken by a submitted invoice too
+LINE_FIELD = "line_field"  # a line column mapped one-to-one to a Purchase Invoice Item field (field maps)
 
 # directions
 PULL = "pull"
@@ -48,6 +50,17 @@ PULL_ONLY = frozenset({PULL})
 TEXT = "text"
 DATE = "date"
 INT = "int"
+FLOAT = "float"
+DATETIME = "datetime"
+
+#: A plain SQL identifier: a column name from the settings goes into SQL (backticked) only
+#: when it is one and is on the portal's column list (identifiers cannot be parameters).
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+#: The ERPNext view's key of a Purchase Invoice Item field a line column maps to (`items.<field>`),
+#: and the portal view's key of that line column (`lines.<column>`).
+ITEM_GROUP_PREFIX = "items."
+LINE_KEY_PREFIX = "lines."
 
 
 def _same(value):
@@ -89,6 +102,12 @@ class Column:
 	value into the record's value; `value` gives the canonical, JSON-ready value compared
 	and hashed (default: the record's value as read); `erpnext_field` is the Purchase Invoice
 	field it fills one-to-one (its `groups` then name that field), `erpnext_kind` its type.
+
+	A column from a field map of O2O Sync Settings (`field_maps.build_registry`) is `mapped`,
+	carries the ERPNext field's `label`, whether it `allow_on_submit`, and its converters:
+	`to_erpnext(raw)` (the record's value into the field's; ValueError names what is wrong)
+	and `to_portal(value)` (the field's value into the column's type and length, for the push;
+	ValueError when it cannot hold it).
 	"""
 
 	key: str
@@ -101,6 +120,16 @@ class Column:
 	select: str | None = None
 	read: Callable[[Any], Any] = _same
 	value: Callable[[Any], Any] | None = None
+	label: str = ""
+	allow_on_submit: bool = False
+	mapped: bool = False
+	to_erpnext: Callable[[Any], Any] | None = None
+	to_portal: Callable[[Any], Any] | None = None
+
+	@property
+	def view_key(self) -> str:
+		"""The column's key in the portal view (`lines.<key>` for a mapped line column)."""
+		return LINE_KEY_PREFIX + self.key if self.role == LINE_FIELD else self.key
 
 	@property
 	def compared(self) -> bool:
@@ -226,7 +255,18 @@ def groups_by_column(registry: Iterable[Column] = REGISTRY) -> dict[str, tuple[s
 	`lines` (every line column) touches items and taxes."""
 	groups = {c.key: c.groups for c in header_columns(registry) if c.compared}
 	groups["lines"] = ("items", "taxes")
+	groups.update({c.view_key: c.groups for c in line_columns(registry) if c.role == LINE_FIELD})
 	return groups
+
+
+def erpnext_line_fields(registry: Iterable[Column] = REGISTRY) -> dict[str, str]:
+	"""Purchase Invoice Item fields mapped line columns fill, with their kind, by view key
+	(`items.<field>`): the ERPNext view lists each as `[[procureuat_item_id, value], ...]`."""
+	return {
+		ITEM_GROUP_PREFIX + c.erpnext_field: c.erpnext_kind
+		for c in line_columns(registry)
+		if c.role == LINE_FIELD and c.erpnext_field
+	}
 
 
 def status_columns(registry: Iterable[Column] = REGISTRY) -> tuple[str, ...]:
@@ -319,10 +359,12 @@ def portal_view(inv: PortalInvoice, registry: Iterable[Column] = REGISTRY) -> di
 	id) of the compared line columns' values in registry order."""
 	registry = tuple(registry)
 	view = {c.key: _view_value(c, inv) for c in header_columns(registry) if c.compared}
-	line_cols = [c for c in line_columns(registry) if c.compared]
-	view["lines"] = [
-		[_view_value(c, line) for c in line_cols] for line in sorted(inv.lines, key=lambda li: li.id)
-	]
+	line_cols = [c for c in line_columns(registry) if c.compared and c.role != LINE_FIELD]
+	lines = sorted(inv.lines, key=lambda li: li.id)
+	view["lines"] = [[_view_value(c, line) for c in line_cols] for line in lines]
+	for c in line_columns(registry):
+		if c.role == LINE_FIELD:
+			view[c.view_key] = [[line.id, _view_value(c, line)] for line in lines]
 	return view
 
 
@@ -334,10 +376,41 @@ def view_hash(view: dict) -> str:
 
 def erpnext_values(inv: PortalInvoice, registry: Iterable[Column] = REGISTRY) -> tuple[dict, dict]:
 	"""The one-to-one Purchase Invoice fields of an invoice: `(header, status)` dicts by
-	fieldname (e.g. `{"bill_no": ..., "remarks": ...}`, `{"procureuat_order_status": ...}`)."""
+	fieldname (e.g. `{"bill_no": ..., "remarks": ...}`, `{"procureuat_order_status": ...}`).
+	A mapped column's value is converted to its field's type (`Column.to_erpnext`); raises
+	MappedValueError naming the column when the portal's value does not fit the field."""
 	header, status = {}, {}
 	for c in header_columns(registry):
-		if c.erpnext_field:
+		if c.erpnext_field and PULL in c.directions:
 			target = status if c.role == STATUS else header
-			target[c.erpnext_field] = _view_value(c, inv) if c.role == HEADER else value_of(inv, c.key)
+			target[c.erpnext_field] = erpnext_value(c, inv)
 	return header, status
+
+
+class MappedValueError(ValueError):
+	"""A portal value a mapped field cannot hold; `column` names the portal column."""
+
+	def __init__(self, message: str, column: str):
+		super().__init__(message)
+		self.column = column
+
+
+def erpnext_value(c: Column, record):
+	"""The Purchase Invoice (Item) field's value of column `c` on a record (a mapped column's
+	converted by `Column.to_erpnext`); raises MappedValueError naming the column."""
+	if c.to_erpnext is not None:
+		try:
+			return c.to_erpnext(value_of(record, c.key))
+		except ValueError as e:
+			raise MappedValueError(f"{c.key} {e} (mapped to {c.erpnext_field})", c.key) from None
+	return _view_value(c, record) if c.role == HEADER else value_of(record, c.key)
+
+
+def line_values(line: PortalLine, registry: Iterable[Column] = REGISTRY) -> dict:
+	"""The Purchase Invoice Item fields mapped line columns fill for one line, by fieldname;
+	raises MappedValueError naming the column when the portal's value does not fit the field."""
+	return {
+		c.erpnext_field: erpnext_value(c, line)
+		for c in line_columns(registry)
+		if c.role == LINE_FIELD and PULL in c.directions
+	}

@@ -18,9 +18,12 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from o2o_sync.sync.model.columns import (
+	LINE_FIELD,
+	PULL,
 	REGISTRY,
 	Column,
 	erpnext_header_fields,
+	erpnext_line_fields,
 	groups_by_column,
 	header_columns,
 	line_columns,
@@ -37,7 +40,7 @@ LEGACY_LINE_COLUMNS = ("id", "product_id", "quantity", "unit_rate", "uom", "cost
 
 
 def _line_keys(registry) -> list[str]:
-	return [c.key for c in line_columns(registry) if c.compared]
+	return [c.key for c in line_columns(registry) if c.compared and c.role != LINE_FIELD]
 
 
 def registry_version(registry: Iterable[Column] = REGISTRY) -> str:
@@ -48,6 +51,9 @@ def registry_version(registry: Iterable[Column] = REGISTRY) -> str:
 		_line_keys(registry),
 		sorted(erpnext_header_fields(registry)),
 	]
+	mapped_lines = [c.view_key for c in line_columns(registry) if c.role == LINE_FIELD]
+	if mapped_lines:  # field maps of line columns (issue 12); older registries hash as before
+		parts.append([mapped_lines, sorted(erpnext_line_fields(registry))])
 	return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]
 
 
@@ -63,7 +69,11 @@ def make_snapshot(portal: dict | None, erpnext: dict | None, registry: Iterable[
 
 
 def upgrade_snapshot(
-	snapshot: dict | None, portal_now: dict, erpnext_now: dict | None, registry: Iterable[Column] = REGISTRY
+	snapshot: dict | None,
+	portal_now: dict,
+	erpnext_now: dict | None,
+	registry: Iterable[Column] = REGISTRY,
+	docstatus: int = 0,
 ) -> dict:
 	"""A snapshot saved under another registry, brought to this one.
 
@@ -71,6 +81,12 @@ def upgrade_snapshot(
 	edit), on the portal side, in each line still there, and for a new ERPNext header field;
 	a column removed since is dropped. Returns the snapshot unchanged when its version is
 	current, an empty-view snapshot for None.
+
+	A column added by a field map (issue 12) whose Purchase Invoice field does not hold the
+	portal's value yet is filled once: its portal base is None (the portal reads as having
+	changed it, ERPNext as not), so the three-way merge takes the portal's value; only on a
+	draft (`docstatus` 0), or a submitted invoice when the field allows on submit. Nothing
+	reads as ERPNext's edit, so adding a map never makes a conflict.
 	"""
 	registry = tuple(registry)
 	if not snapshot:
@@ -89,11 +105,47 @@ def upgrade_snapshot(
 			values = dict(zip(old_cols, old, strict=False))
 			now = current_lines.get(values.get("id"), {})
 			lines.append([values[k] if k in values else now.get(k) for k in new_cols])
-		portal = {k: (portal[k] if k in portal else portal_now.get(k)) for k in portal_now if k != "lines"}
+		fill = _to_fill(portal, portal_now, erpnext_now, registry, docstatus)
+		portal = {
+			k: (portal[k] if k in portal else None if k in fill else portal_now.get(k))
+			for k in portal_now
+			if k != "lines"
+		}
 		portal["lines"] = lines
 	if erpnext is not None and erpnext_now is not None:
 		erpnext = {k: (erpnext[k] if k in erpnext else erpnext_now.get(k)) for k in erpnext_now}
 	return make_snapshot(portal, erpnext, registry)
+
+
+def _to_fill(portal: dict, portal_now: dict, erpnext_now: dict | None, registry, docstatus: int) -> set[str]:
+	"""Portal view keys of newly mapped columns whose field ERPNext does not hold as the
+	portal now does (see `upgrade_snapshot`)."""
+	if erpnext_now is None:
+		return set()
+	fill = set()
+	for c in registry:
+		key = c.view_key
+		if (
+			not c.mapped
+			or not c.compared
+			or PULL not in c.directions
+			or key in portal
+			or key not in portal_now
+		):
+			continue
+		if docstatus == 1 and not (c.allow_on_submit and c.role != LINE_FIELD):
+			continue
+		if docstatus not in (0, 1) or portal_now[key] in (None, "", []):
+			continue
+		group = c.groups[0] if c.groups else None
+		now = erpnext_now.get(group)
+		if c.role == LINE_FIELD:
+			differs = [[i, text_of(v)] for i, v in portal_now[key]] != [[i, text_of(v)] for i, v in now or []]
+		else:
+			differs = text_of(portal_now[key]) != text_of(now)
+		if differs:
+			fill.add(key)
+	return fill
 
 
 # ---------------------------------------------------------------- change detection

@@ -144,6 +144,10 @@ class ERPNextPort(Protocol):
 	def mappings_with_status(self, status: str, limit: int) -> list[MappingRecord]:
 		"""Mappings in a status (e.g. Failed, to retry every run), oldest first."""
 
+	def mappings_outdated(self, version: str, limit: int) -> list[MappingRecord]:
+		"""Synced mappings of a draft or submitted Purchase Invoice whose snapshot was saved
+		under another column registry than `version` (a field map added, changed or removed)."""
+
 	def save_mapping(self, record: MappingRecord) -> None:
 		"""Insert or update by (procureuat_id, procureuat_vendor_id)."""
 
@@ -219,6 +223,10 @@ class ERPNextPushPort(Protocol):
 
 	def mapping_for_invoice(self, names: list[str]) -> MappingRecord | None:
 		"""The Sync Mapping of any invoice in `names` (an amendment chain), newest first."""
+
+	def mappings_outdated(self, version: str, limit: int) -> list[MappingRecord]:
+		"""Synced mappings of a draft or submitted Purchase Invoice whose snapshot was saved
+		under another column registry than `version` (a field map added, changed or removed)."""
 
 	def save_mapping(self, record: MappingRecord) -> None:
 		"""Insert or update by (procureuat_id, procureuat_vendor_id)."""

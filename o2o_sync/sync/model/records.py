@@ -117,6 +117,7 @@ class SpecLine:
 	uom: str | None = None
 	expense_account: str | None = None
 	cost_center: str | None = None
+	extra: dict = field(default_factory=dict)  # Purchase Invoice Item fields of mapped line columns
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ class PushLine:
 	gst_rate: Decimal
 	product_id: int | None
 	uom: str | None = None
+	extra: dict = field(default_factory=dict)  # mapped Purchase Invoice Item fields, by fieldname
 
 
 @dataclass
@@ -208,3 +210,4 @@ class PushInvoice:
 	grand_total: Decimal = Decimal(0)
 	outstanding_amount: Decimal = Decimal(0)
 	docstatus: int = 1
+	extra: dict = field(default_factory=dict)  # mapped Purchase Invoice fields the push writes, by fieldname

@@ -94,7 +94,15 @@ def build_spec(
 	freight = _freight_line(inv, entity, freight_item)
 	if freight:
 		lines.append(freight)
-	header, status = columns.erpnext_values(inv, registry)
+	try:
+		header, status = columns.erpnext_values(inv, registry)
+	except columns.MappedValueError as e:
+		fail(inv, str(e), field=e.column)
+	for line, spec_line in zip(inv.lines, lines, strict=False):
+		try:
+			spec_line.extra = columns.line_values(line, registry)
+		except columns.MappedValueError as e:
+			fail(inv, str(e), field=e.column, line=line)
 	header.update(
 		bill_date=posting,
 		posting_date=posting,

@@ -3,8 +3,9 @@ id, and vendors (contract, "Tables" and "What maps to what").
 
 `PortalReads` is a mixin of `procureuat_client.ProcureUATClient`: it only needs the
 client's `_query(sql, params) -> list[dict]`. The SELECT lists and the rows-to-records
-step come from the column registry (`columns.HEADER_SELECT`, `columns.LINE_SELECT`,
-`invoice_from_row`, `line_from_row`): datetimes that are zero or invalid read as None,
+step come from the client's column registry (`registry`: the built-in `columns.REGISTRY`, or
+the run's with the settings' field maps, set by `use_registry`; `header_select`,
+`line_select`, `invoice_from_row`, `line_from_row`): datetimes that are zero or invalid read as None,
 FLOAT money at full precision (`cost + 0`) rounded half-up to the paisa. A pull batch
 sends three statements whatever its line count: headers, lines, vendors.
 
@@ -18,7 +19,7 @@ or day, a year before 1000) is left out of it and named in `InvoiceBatch.date_fa
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from o2o_sync.sync.model.columns import HEADER_SELECT, LINE_SELECT, invoice_from_row, line_from_row
+from o2o_sync.sync.model.columns import REGISTRY, header_select, invoice_from_row, line_from_row, line_select
 from o2o_sync.sync.model.records import PortalInvoice, Vendor
 
 #: Start of the cursor when nothing was read yet.
@@ -108,8 +109,27 @@ def vendor_from_row(r: dict) -> Vendor:
 class PortalReads:
 	"""The client's reads; the class it is mixed into provides `_query(sql, params)`."""
 
+	#: the column registry the reads select and build records with (`use_registry`)
+	registry: tuple = REGISTRY
+
 	def _query(self, sql: str, params=()) -> list[dict]:  # provided by ProcureUATClient
 		raise NotImplementedError
+
+	def use_registry(self, registry) -> None:
+		"""Read (and write, `PortalWrites`) the columns of `registry` from now on: the run's
+		registry with the settings' field maps (`engines.registry`). Its mapped columns' names
+		were checked against the portal's column list (`field_maps.build_registry`)."""
+		self.registry = tuple(registry)
+
+	def portal_columns(self) -> list[dict]:
+		"""The columns of the contract's mapped tables on the live portal (one statement on
+		`information_schema`): dicts table_name, column_name, data_type, character_maximum_length."""
+		return self._query(
+			"SELECT table_name AS table_name, column_name AS column_name, data_type AS data_type,"
+			" character_maximum_length AS character_maximum_length FROM information_schema.columns"
+			" WHERE table_schema = DATABASE() AND table_name IN (%s, %s) ORDER BY table_name, ordinal_position",
+			["purchase_requisitions", "purchase_order_items"],
+		)
 
 	def fetch_invoice_batch(
 		self,
@@ -144,7 +164,7 @@ class PortalReads:
 			)
 			params.append(from_date)
 		sql = (
-			f"SELECT {HEADER_SELECT}, {CHANGE_TS} AS change_ts, {DATE_FAULT} AS date_fault,"
+			f"SELECT {header_select(self.registry)}, {CHANGE_TS} AS change_ts, {DATE_FAULT} AS date_fault,"
 			" NOW() AS portal_now"
 			" FROM purchase_requisitions pr"
 			f" LEFT JOIN ({LINE_TIMES} GROUP BY purchase_order_id) li ON li.purchase_order_id = pr.id"
@@ -176,7 +196,7 @@ class PortalReads:
 		if not ids:
 			return []
 		rows = self._query(
-			f"SELECT {HEADER_SELECT}, {CHANGE_TS} AS change_ts FROM purchase_requisitions pr"
+			f"SELECT {header_select(self.registry)}, {CHANGE_TS} AS change_ts FROM purchase_requisitions pr"
 			f" LEFT JOIN ({LINE_TIMES} WHERE purchase_order_id IN ({placeholders(ids)}) GROUP BY purchase_order_id) li"
 			" ON li.purchase_order_id = pr.id"
 			f" WHERE pr.id IN ({placeholders(ids)}) ORDER BY pr.id",
@@ -186,17 +206,17 @@ class PortalReads:
 
 	def _with_lines(self, rows: list[dict]) -> list[PortalInvoice]:
 		"""Records for header rows, with their lines read in one statement (ordered by line id)."""
-		invoices = [invoice_from_row(r) for r in rows]
+		invoices = [invoice_from_row(r, self.registry) for r in rows]
 		if not invoices:
 			return invoices
 		ids = [inv.id for inv in invoices]
 		by_id = {inv.id: inv for inv in invoices}
 		for r in self._query(
-			f"SELECT {LINE_SELECT} FROM purchase_order_items"
+			f"SELECT {line_select(self.registry)} FROM purchase_order_items"
 			f" WHERE purchase_order_id IN ({placeholders(ids)}) ORDER BY purchase_order_id, id",
 			ids,
 		):
-			by_id[r["purchase_order_id"]].lines.append(line_from_row(r))
+			by_id[r["purchase_order_id"]].lines.append(line_from_row(r, self.registry))
 		return invoices
 
 	def fetch_vendors(self, ids) -> dict[int, Vendor]:

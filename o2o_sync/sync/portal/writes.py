@@ -2,8 +2,9 @@
 
 `PortalWrites` is a mixin of `procureuat_client.ProcureUATClient`: it needs the client's
 `config` (its `database`), `conn` (a pymysql connection, autocommit; opened by `open()`),
-`close()`, `query_count` and `_query(sql, params)`. Only the columns named in `REQUISITION_COLUMNS` and
-`LINE_WRITE_COLUMNS` are ever written; column names are checked against them before any
+`close()`, `query_count`, `_query(sql, params)` and `registry`. Only the columns named in
+`REQUISITION_COLUMNS` and `LINE_WRITE_COLUMNS`, and those the registry's field maps push
+(`pushed_keys`), are ever written; column names are checked against them before any
 SQL is built, values always go as parameters.
 
 Pushes of one invoice are serialised across processes and hosts by a named lock on the
@@ -18,7 +19,9 @@ import time
 
 import pymysql
 
+from o2o_sync.sync.model.columns import IDENTIFIER, ORDER_ITEMS, REQUISITIONS
 from o2o_sync.sync.model.errors import InvoiceError, ProcureUATConnectionError
+from o2o_sync.sync.model.field_maps import pushed_columns
 from o2o_sync.sync.portal.reads import placeholders
 
 #: `purchase_requisitions` columns the push may write; anything else is a programming
@@ -82,6 +85,12 @@ def push_lock_name(database: str, root: str) -> str:
 	return "o2o_push:" + hashlib.sha1(name.encode()).hexdigest()
 
 
+def pushed_keys(table: str, registry) -> frozenset:
+	"""The columns of `table` the client's field maps push (`columns.pushed_columns`), each a
+	plain identifier (checked against the portal's column list when the registry was built)."""
+	return frozenset(c.key for c in pushed_columns(table, registry) if IDENTIFIER.match(c.key))
+
+
 def check_columns(values: dict, allowed: frozenset) -> None:
 	"""Raise ValueError naming every key of `values` that is not in `allowed`."""
 	unknown = set(values) - allowed
@@ -141,9 +150,10 @@ class PortalWrites:
 		push of the invoice held the lock `PUSH_LOCK_TIMEOUT_SECONDS`, pymysql errors for a
 		value the portal refuses (nothing is left behind: the transaction is rolled back).
 		"""
-		check_columns(header, REQUISITION_COLUMNS)
+		mapped = getattr(self, "registry", ())
+		check_columns(header, REQUISITION_COLUMNS | pushed_keys(REQUISITIONS, mapped))
 		for line in lines:
-			check_columns(line, LINE_WRITE_COLUMNS)
+			check_columns(line, LINE_WRITE_COLUMNS | pushed_keys(ORDER_ITEMS, mapped))
 		lock = push_lock_name(self.config.database, order_codes[-1])
 		try:
 			self._take_push_lock(lock, header["order_code"])

@@ -28,7 +28,7 @@ from o2o_sync.constants import (
 	SYNCED,
 )
 from o2o_sync.sync.engine.pull.masters import Masters
-from o2o_sync.sync.model import columns, merge, spec
+from o2o_sync.sync.model import columns, field_maps, merge, spec
 from o2o_sync.sync.model.errors import InvoiceError
 from o2o_sync.sync.model.mapping import invoice_label
 from o2o_sync.sync.model.port import InvoiceState, MappingRecord
@@ -111,7 +111,7 @@ class InvoiceDecisions:
 				HELD_CANCELLED_IN_ERPNEXT,
 			)
 
-		base = merge.upgrade_snapshot(record.snapshot, view, state.view, self.registry)
+		base = merge.upgrade_snapshot(record.snapshot, view, state.view, self.registry, state.docstatus)
 		base_portal, base_erpnext = base.get("portal"), base.get("erpnext")
 		changed = merge.changed_columns(base_portal, view)
 		# cancelled or deleted on the portal since the last sync (not already when last seen)
@@ -227,10 +227,16 @@ class InvoiceDecisions:
 		"""A submitted invoice takes only the status columns; any other change waits for a
 		person, who can cancel and amend (contract, "Pull": later edits)."""
 		status_changed = [c for c in changed if c in columns.status_columns(self.registry)]
+		on_submit = [c for c in changed if c in field_maps.on_submit_columns(self.registry)]  # field maps
 		groups = columns.groups_by_column(self.registry)
-		other = [c for c in changed if groups.get(c)]
+		other = [c for c in changed if groups.get(c) and c not in on_submit]
 		if status_changed:
 			self.port.set_status_fields(state.name, status_fields_of(inv))
+		if on_submit and not other:
+			self.port.set_status_fields(
+				state.name, field_maps.on_submit_values(inv, on_submit, self.registry)
+			)
+			status_changed += on_submit
 		if other:
 			record.conflict_fields = ", ".join(other)
 			return Outcome(
@@ -245,7 +251,9 @@ class InvoiceDecisions:
 		record.snapshot = self._snapshot(view, base_erpnext)
 		if status_changed:
 			return Outcome(
-				"updated", "Update", f"Updated {', '.join(status_changed)} on submitted {state.name}"
+				"updated",
+				"Update",
+				f"Updated {field_maps.named(status_changed, self.registry)} on submitted {state.name}",
 			)
 		return UNCHANGED
 
@@ -301,7 +309,8 @@ class InvoiceDecisions:
 					"conflict",
 					"Update",
 					(
-						f"{invoice_label(inv)} and {state.name} both changed {fields} since the last sync; "
+						f"{invoice_label(inv)} and {state.name} both changed {field_maps.named(sorted(conflicts), self.registry)}"
+						" since the last sync; "
 						"nothing overwritten, waiting for a person"
 					),
 					HELD_DRAFT_EDITED,
@@ -322,7 +331,7 @@ class InvoiceDecisions:
 			state = self.port.get_invoice(state.name)
 		record.snapshot = self._snapshot(view, state.view)
 		record.erpnext_hash = columns.view_hash(state.view)
-		changed_fields = ", ".join(sorted(set(apply) | set(status_changed)))
+		changed_fields = field_maps.named(sorted(set(apply) | set(status_changed)), self.registry)
 		return Outcome(
 			"updated",
 			"Update",

@@ -33,6 +33,7 @@ from functools import partial
 from o2o_sync.sync.engine.pull.dates import DateReports, moment_text
 from o2o_sync.sync.engine.pull.decisions import InvoiceDecisions, Outcome
 from o2o_sync.sync.engine.pull.masters import Masters
+from o2o_sync.sync.engine.pull.refresh import refresh_outdated
 from o2o_sync.sync.engine.pull.slices import SliceSync, first_cause, is_transient
 from o2o_sync.sync.engine.pull.tally import COUNT_KEYS, Tally
 from o2o_sync.sync.model import columns
@@ -157,6 +158,7 @@ class PullEngine:
 			self.unit(partial(self.port.save_pulled_entities, known), seen)
 
 		self.unit(partial(self._retry_failed, seen), seen)
+		self.unit(partial(refresh_outdated, self, seen), seen)  # field maps changed (refresh.py)
 		for entity, n in sorted(skipped.items()):
 			self.tally.log(
 				"Skip",

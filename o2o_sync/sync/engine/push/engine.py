@@ -64,11 +64,12 @@ class PushEngine:
 	"""Pushes ERPNext's invoices to the portal. `port` is the ERPNext side of the push
 	(`frappe_port.FrappePushPort` or an in-memory one), `client` a ProcureUATClient."""
 
-	def __init__(self, port, client, settings: PushSettings, clock=datetime.now):
+	def __init__(self, port, client, settings: PushSettings, clock=datetime.now, registry=columns.REGISTRY):
 		self.port = port
 		self.client = client
 		self.settings = settings
 		self.clock = clock
+		self.registry = tuple(registry)  # the run's column registry, field maps included
 
 	def _log(self, operation, status, message, name, portal_id=None, tb=None, started=None):
 		self.port.write_logs(
@@ -92,9 +93,11 @@ class PushEngine:
 		for inv in self.client.fetch_invoices([requisition_id]):
 			for s in m.split_by_vendor(inv):
 				if m.slice_vendor_id(s) == rec.procureuat_vendor_id:
-					view = columns.portal_view(s)
+					view = columns.portal_view(s, self.registry)
 					rec.portal_hash = columns.view_hash(view)
-					rec.snapshot = merge.make_snapshot(view, (rec.snapshot or {}).get("erpnext"))
+					rec.snapshot = merge.make_snapshot(
+						view, (rec.snapshot or {}).get("erpnext"), self.registry
+					)
 					rec.portal_updated_at = s.change_ts
 					rec.procureuat_invoice_number = s.invoice_number
 
@@ -123,7 +126,7 @@ class PushEngine:
 		if rec and rec.status == CONFLICT and rec.purchase_invoice == name:
 			return self._held(name, rec, started)
 		try:
-			header, lines = build_portal_rows(inv, self.settings)
+			header, lines = build_portal_rows(inv, self.settings, self.registry)
 			result = self.client.write_invoice(
 				header,
 				lines,

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from o2o_sync.constants import F_PRODUCT_ID, F_VENDOR_ID, PURCHASE_INVOICE
+from o2o_sync.sync.model import columns, field_maps
 from o2o_sync.sync.model import mapping as m
 from o2o_sync.sync.model.errors import InvoiceError
 from o2o_sync.sync.model.money import PAISA
@@ -90,13 +91,29 @@ def check_pushable(inv: PushInvoice) -> None:
 		)
 
 
-def build_portal_rows(inv: PushInvoice, settings: PushSettings) -> tuple[dict, list[dict]]:
+def _mapped(inv: PushInvoice, values: dict, table: str, registry, line: int | None = None) -> dict:
+	"""The portal values of the field maps that push (issue 12), converted back to each
+	column's type and length; raises InvoiceError naming the field when a column cannot hold
+	its value (nothing is truncated)."""
+	out = {}
+	for c in field_maps.pushed_columns(table, registry):
+		try:
+			out[c.key] = c.to_portal(values.get(c.erpnext_field))
+		except ValueError as e:
+			_fail(inv, f"{c.label or c.erpnext_field} ({c.erpnext_field}) {e}", c.erpnext_field, line)
+	return out
+
+
+def build_portal_rows(
+	inv: PushInvoice, settings: PushSettings, registry=columns.REGISTRY
+) -> tuple[dict, list[dict]]:
 	"""Column values of the `purchase_requisitions` row and its `purchase_order_items` rows.
 
 	Follows the contract's "Push" column list; amounts are rounded to the paisa and
 	`unit_rate` written as text. `invoice_number` is left out: the client allocates it
-	from `invoice_counter` in the writing transaction. Raises InvoiceError (see
-	`check_pushable`).
+	from `invoice_counter` in the writing transaction. The field maps of the `registry`
+	that push add their columns (`Column.to_portal`). Raises InvoiceError (see
+	`check_pushable`; a mapped value the portal's column cannot hold).
 	"""
 	check_pushable(inv)
 	posting = datetime.combine(inv.posting_date, datetime.min.time())
@@ -139,6 +156,7 @@ def build_portal_rows(inv: PushInvoice, settings: PushSettings) -> tuple[dict, l
 		"credit_note_number": inv.bill_no or "",
 		"currency_id": m.INR_CURRENCY_ID,
 	}
+	header.update(_mapped(inv, inv.extra, columns.REQUISITIONS, registry))
 	lines = []
 	for line in inv.lines:
 		cost = line.net_amount.quantize(PAISA, rounding=ROUND_HALF_UP)
@@ -159,6 +177,7 @@ def build_portal_rows(inv: PushInvoice, settings: PushSettings) -> tuple[dict, l
 				"created_by": user,
 				"updated_by": user,
 				"created_at": posting,
+				**_mapped(inv, line.extra, columns.ORDER_ITEMS, registry, line.idx),
 			}
 		)
 	return header, lines
