@@ -174,6 +174,23 @@ def live_columns(client) -> dict[str, dict[str, fm.PortalColumn]] | None:
 		return None
 
 
+def field_map_problems(settings) -> tuple[list[str], bool]:
+	"""Every problem of the settings' field maps (`field_map_rules.validate`) and whether the
+	portal's columns were read live: from the live portal's `information_schema` when the
+	settings' Database Connection answers, else from the contract's column list (False)."""
+	maps = field_map_rows(settings)
+	if not maps:
+		return [], True
+	known = None
+	if settings.get("database_connection"):
+		try:
+			known = live_columns(portal_client(settings.get("database_connection")))
+		except Exception:  # the portal does not answer, or the connection is not set up: the contract's list
+			known = None
+	live = known is not None
+	return fm.validate(maps, known or contract_columns(), erpnext_fields()), live
+
+
 def registry(settings=None, client=None) -> tuple:
 	"""The run's column registry: the built-in `columns.REGISTRY` plus the enabled, valid field
 	maps of O2O Sync Settings (`field_maps.build_registry`). Column names are checked against

@@ -9,6 +9,7 @@ From `bench --site SITE console`::
         sync_utils.manual_sync_invoice_to_external("ACC-PINV-2026-00012")
         sync_utils.rescan_from_date("2026-10-01")  # read again from a date, nothing duplicated
         sync_utils.reconcile_now(days=7)  # compare with the portal, apply what the cursor missed
+        sync_utils.field_maps()  # the settings' field maps as the engine reads them
 
 Nothing is defined here: each name is the function of the module that owns it, so
 `bench execute o2o_sync.sync.sync_utils.X` and `frappe.call` on that path run exactly it
@@ -29,6 +30,7 @@ from o2o_sync.sync.desk import (
 )
 from o2o_sync.sync.engines import (
 	connection_config,
+	field_maps,
 	get_settings,
 	gst_accounts,
 	portal_client,
@@ -46,6 +48,7 @@ from o2o_sync.sync.status import sync_status
 __all__ = [
 	"bulk_sync_from_external",
 	"connection_config",
+	"field_maps",
 	"get_conflict",
 	"get_settings",
 	"gst_accounts",

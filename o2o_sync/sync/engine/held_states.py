@@ -40,7 +40,7 @@ from o2o_sync.constants import (
 	LINK_ANYWAY,
 	ORIGIN_ERPNEXT,
 )
-from o2o_sync.sync.model import columns, merge
+from o2o_sync.sync.model import columns, field_maps, merge
 from o2o_sync.sync.model.errors import O2OSyncError
 from o2o_sync.sync.model.port import InvoiceState, MappingRecord
 from o2o_sync.sync.model.records import InvoiceSpec, PortalInvoice
@@ -192,7 +192,14 @@ def _view_text(group: str, view: dict | None) -> str:
 		return "; ".join(f"{row[1]} {_number(row[2])} × ₹{_number(row[3])}" for row in value or [])
 	if group == "taxes":
 		return ", ".join(str(t[0]) if isinstance(t, list | tuple) else str(t) for t in value or [])
+	if group.startswith(columns.ITEM_GROUP_PREFIX):  # a mapped line field: [[line id, value], ...]
+		return _per_line(value)
 	return merge.text_of(value)
+
+
+def _per_line(pairs) -> str:
+	"""`[[portal line id, value], ...]` as 'line 7: X; line 8: Y'."""
+	return "; ".join(f"line {i}: {merge.text_of(v) or NONE}" for i, v in pairs or []) or NONE
 
 
 def _spec_text(group: str, want: InvoiceSpec) -> str:
@@ -203,6 +210,11 @@ def _spec_text(group: str, want: InvoiceSpec) -> str:
 		return "; ".join(f"{li.item_code} {_number(li.qty)} × ₹{_number(li.rate)}" for li in want.items)
 	if group == "taxes":
 		return ", ".join(want.tax_accounts.values())
+	if group.startswith(columns.ITEM_GROUP_PREFIX):
+		field = group[len(columns.ITEM_GROUP_PREFIX) :]
+		return _per_line(
+			[[li.procureuat_item_id, li.extra.get(field)] for li in want.items if li.procureuat_item_id]
+		)
 	value = want.header.get(group)
 	return "(payment terms decide)" if group == "due_date" and value is None else merge.text_of(value)
 
@@ -213,12 +225,20 @@ def _portal_text(group: str, view: dict, registry) -> str:
 		return f"{len(view.get('lines') or [])} line(s) on the portal"
 	for column, groups in columns.groups_by_column(registry).items():
 		if group in groups and column in view:
+			if group.startswith(columns.ITEM_GROUP_PREFIX):
+				return _per_line(view[column])
 			return merge.text_of(view[column])
 	return NONE
 
 
 def _group_order(registry) -> list[str]:
-	return ["company", *columns.erpnext_header_fields(registry), "items", "taxes"]
+	return [
+		"company",
+		*columns.erpnext_header_fields(registry),
+		"items",
+		"taxes",
+		*columns.erpnext_line_fields(registry),
+	]
 
 
 def portal_changed_groups(base_portal: dict | None, view: dict, registry=columns.REGISTRY) -> set[str]:
@@ -254,10 +274,11 @@ def fields_in_question(
 		groups = portal_changed_groups(base_portal, view, registry)
 	else:
 		groups = set()
+	labels = field_maps.field_labels(registry)  # a mapped field by its label
 	out = [
 		FieldValues(
 			group,
-			label_of(group),
+			labels.get(group) or label_of(group),
 			_view_text(group, base_erpnext),
 			_spec_text(group, want) if want is not None else _portal_text(group, view, registry),
 			_view_text(group, state.view if state else None),

@@ -41,6 +41,7 @@ class O2OSyncSettings(Document):
 		from frappe.types import DF
 
 		from o2o_sync.o2o_sync.doctype.o2o_sync_entity.o2o_sync_entity import O2OSyncEntity
+		from o2o_sync.o2o_sync.doctype.o2o_sync_field_map.o2o_sync_field_map import O2OSyncFieldMap
 		from o2o_sync.o2o_sync.doctype.o2o_sync_notify_user.o2o_sync_notify_user import O2OSyncNotifyUser
 
 		conflict_strategy: DF.Literal[
@@ -50,6 +51,7 @@ class O2OSyncSettings(Document):
 		default_item: DF.Link | None
 		enabled: DF.Check
 		entities: DF.Table[O2OSyncEntity]
+		field_maps: DF.Table[O2OSyncFieldMap]
 		freight_item: DF.Link | None
 		invoice_prefix: DF.Data | None
 		last_pull_at: DF.Datetime | None
@@ -76,6 +78,7 @@ class O2OSyncSettings(Document):
 		self.validate_general(problems)
 		self.validate_items(problems)
 		self.validate_entities(problems)
+		self.validate_field_maps(problems)
 		if problems:
 			frappe.throw(
 				_("Please correct the following:")
@@ -84,6 +87,25 @@ class O2OSyncSettings(Document):
 				+ "</ul>",
 				title=_("Invalid O2O Sync Settings"),
 			)
+
+	def validate_field_maps(self, problems: list[str]):
+		"""Field maps (issue 12): the rules are `field_map_rules.validate`'s, the portal's columns
+		read live when the connection answers (`engines.field_map_problems`)."""
+		from o2o_sync.sync.engines import field_map_problems
+
+		if not self.get("field_maps"):
+			return
+		found, live = field_map_problems(self)
+		if not live:
+			note = _(
+				"The portal did not answer: field map columns were checked against the contract's column"
+				" list, not the live portal"
+			)
+			if found:
+				problems.append(escape_html(note))
+			else:
+				frappe.msgprint(note, indicator="orange", alert=True)
+		problems.extend(escape_html(p) for p in found)
 
 	def validate_general(self, problems: list[str]):
 		"""Database connection when enabled, invoice prefix, batch size and log retention."""

@@ -80,8 +80,14 @@ o2o_sync.sync_mapping_conflict.resolve = (frm, action) => {
 			frappe.msgprint(__("Tick the fields to take from ProcureUAT in the table first."));
 			return;
 		}
+		// named by their labels, as the table shows them (a mapped field's label, issue 12)
+		const labels = frm
+			.get_field("conflict_html")
+			.$wrapper.find("input.o2o-take-portal:checked")
+			.map((i, el) => $(el).closest("tr").find("td").first().text())
+			.get();
 		what = __("Take ProcureUAT's {0}, keep ERPNext's other values", [
-			frappe.utils.escape_html(args.fields.join(", ")),
+			frappe.utils.escape_html(labels.join(", ")),
 		]);
 	}
 	frappe.confirm(__("{0}: apply this to both sides now?", [what]), () =>
