@@ -65,6 +65,8 @@ REQUISITION_DEFAULTS = {
 	"is_new_invoice": 0,
 }
 LINE_DEFAULTS = {"vendor_approve": 1}
+#: `information_schema`'s character_maximum_length of the TEXT types (bytes; no length in the DDL)
+TEXT_LENGTHS = {"tinytext": 255, "text": 65535, "mediumtext": 16777215, "longtext": 4294967295}
 START = datetime(2026, 11, 2, 9, 0, 0)
 STEP = timedelta(minutes=5)
 
@@ -177,7 +179,7 @@ class InMemoryPortal:
 				"table_name": table,
 				"column_name": col.name,
 				"data_type": col.data_type,
-				"character_maximum_length": col.length,
+				"character_maximum_length": col.length or TEXT_LENGTHS.get(col.data_type),
 			}
 			for table in ("purchase_order_items", "purchase_requisitions")
 			for col in tables[table].values()

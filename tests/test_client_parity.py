@@ -14,6 +14,8 @@ from inmemory_portal import InMemoryPortal
 
 from o2o_sync.setup.portal_rows import ZERO_DATETIME, insert_invoice, insert_vendor
 from o2o_sync.sync.engine.push.engine import PushSettings, build_portal_rows
+from o2o_sync.sync.model import columns
+from o2o_sync.sync.model import field_maps as fm
 from o2o_sync.sync.model.errors import InvoiceError
 from o2o_sync.sync.model.records import PushInvoice, PushLine, PushTax
 from o2o_sync.sync.portal.client import ProcureUATClient
@@ -218,3 +220,110 @@ def test_rows_an_unconfirmed_push_left_are_the_same(both):
 	same(real, fake, lambda c: c.cancel_invoice(first["requisition_id"]))
 	assert same(real, fake, lambda c: c.rows_written_for("PINV-U")) == []  # cancelled rows are not live
 	assert same(real, fake, lambda c: c.rows_written_for("PINV-NEVER")) == []
+
+
+#: Field maps (issue 12) of every kind: text both ways, a DATETIME in, a column only pushed, a line column.
+MAPS = [
+	fm.FieldMap(1, columns.REQUISITIONS, "vehicle_no", "vehicle_no", fm.BOTH_WAYS),
+	fm.FieldMap(2, columns.REQUISITIONS, "challan_date", "challan_date", fm.TO_ERPNEXT),
+	fm.FieldMap(3, columns.REQUISITIONS, "awb_number", "awb", fm.TO_PORTAL),
+	fm.FieldMap(4, columns.ORDER_ITEMS, "unit", "portal_unit", fm.BOTH_WAYS),
+]
+ERP_FIELDS = {
+	"Purchase Invoice": {
+		"vehicle_no": fm.ErpField("vehicle_no", "Data", "Vehicle No"),
+		"challan_date": fm.ErpField("challan_date", "Date", "Challan Date"),
+		"awb": fm.ErpField("awb", "Data", "AWB"),
+	},
+	"Purchase Invoice Item": {"portal_unit": fm.ErpField("portal_unit", "Data", "Unit")},
+}
+
+
+def test_mapped_columns_are_read_and_written_the_same(both, portal_db):
+	real, fake = both
+	live = same(real, fake, lambda c: fm.columns_from_information_schema(c.portal_columns()))
+	assert live["purchase_requisitions"]["vehicle_no"] == fm.PortalColumn("vehicle_no", "varchar", 100)
+	registry = fm.build_registry(MAPS, live, ERP_FIELDS)
+	assert len(registry) == len(columns.REGISTRY) + 4
+	for client in (real, fake):
+		client.use_registry(registry)
+	line = {"vendor_id": 1, "product_id": 5, "quantity": 2, "cost": "100.00", "gst_amt": "18.00"}
+	rows = [
+		dict(vehicle_no=" MH12AB1234 ", challan_date=T0, awb_number="AWB-1", order_code="PO-M1"),
+		dict(vehicle_no="", challan_date=ZERO_DATETIME, order_code="PO-M2"),  # zero date: NULL
+	]
+	ids = []
+	for n, header in enumerate(rows, start=1):
+		header = {
+			"invoice_number": f"M/{n}",
+			"invoice_generated_at": T0,
+			"created_at": T0,
+			"updated_at": T0,
+			**header,
+		}
+		lines = [{**line, "unit": "Box" if n == 1 else None}]
+		ids.append(insert_invoice(portal_db["conn"], 1, lines, **header))
+		assert fake.add_invoice(1, lines, **header) == ids[-1]
+	invoices = same(real, fake, lambda c: _untimed(c.fetch_invoices(ids)))
+	first, second = invoices
+	assert (
+		columns.value_of(first, "vehicle_no") == " MH12AB1234 "
+		and columns.value_of(first, "challan_date") == T0
+	)
+	assert columns.value_of(second, "challan_date") is None and "awb_number" not in first.extra
+	assert (
+		columns.value_of(first.lines[0], "unit") == "Box"
+		and columns.value_of(second.lines[0], "unit") is None
+	)
+	assert same(real, fake, lambda c: c.fetch_invoice_batch((None, 0), 100, {"1"}).invoices[-1].extra) == {
+		"vehicle_no": "",
+		"challan_date": None,
+	}
+	inv = PushInvoice(
+		name="PINV-M",
+		chain=["PINV-M"],
+		company="O2O Test Co",
+		entity_id="1",
+		supplier="Sharma Traders",
+		supplier_name="Sharma Traders",
+		vendor_id=1,
+		supplier_address="Pune",
+		remarks="",
+		bill_no="ST/M",
+		posting_date=date(2026, 11, 20),
+		currency="INR",
+		is_return=False,
+		lines=[
+			PushLine(
+				1, "TEA", D("1"), D("10"), D("10.00"), D("1.80"), D("18"), 501, "Nos", {"portal_unit": "Kg"}
+			)
+		],
+		taxes=[PushTax(1, "IGST", "On Net Total", "gst")],
+		extra={"vehicle_no": "KA01", "challan_date": date(2026, 11, 19), "awb": "AWB-9"},
+	)
+	header, lines = build_portal_rows(inv, PushSettings("O2OT", 9), registry)
+	assert (header["vehicle_no"], header["awb_number"], "challan_date" in header) == ("KA01", "AWB-9", False)
+	written = same(
+		real,
+		fake,
+		lambda c: c.write_invoice(
+			header, lines, order_codes=["PINV-M"], prefix="O2OT", financial_year="26-27"
+		),
+	)
+	rid = written["requisition_id"]
+	got = real._query("SELECT vehicle_no, awb_number FROM purchase_requisitions WHERE id = %s", [rid])[0]
+	assert got == {"vehicle_no": "KA01", "awb_number": "AWB-9"}
+	assert {k: fake.row(rid)[k] for k in got} == got
+	assert [r["unit"] for r in fake.lines_of(rid)] == ["Kg"]
+	assert real._query("SELECT unit FROM purchase_order_items WHERE purchase_order_id = %s", [rid]) == [
+		{"unit": "Kg"}
+	]
+	for client in (real, fake):  # a column no map pushes is still refused
+		with pytest.raises(ValueError, match="not a portal column: weight"):
+			client.write_invoice(
+				{**header, "weight": "1"},
+				lines,
+				order_codes=["PINV-M"],
+				prefix="O2OT",
+				financial_year="26-27",
+			)

@@ -146,6 +146,7 @@ LAYOUT_TYPES = frozenset(
 _IDENTIFIER = c.IDENTIFIER
 _DDL_TABLE = re.compile(r"CREATE TABLE `([^`]+)` \((.*?)\n\)", re.S)
 _DDL_COLUMN = re.compile(r"^\s*`([^`]+)`\s+([A-Za-z]+)(?:\((\d+)(?:,\d+)?\))?", re.M)
+_CHARS = ("varchar", "char")
 #: Characters a Data field holds (Frappe's default varchar length).
 DATA_LENGTH = 140
 
@@ -196,7 +197,10 @@ def columns_from_ddl(ddl: str) -> dict[str, dict[str, PortalColumn]]:
 	tables = {}
 	for table, body in _DDL_TABLE.findall(ddl):
 		tables[table] = {
-			name: PortalColumn(name, data_type.lower(), int(length) if length else None)
+			# a length counts for characters only (INT(11) is a display width)
+			name: PortalColumn(
+				name, data_type.lower(), int(length) if length and data_type.lower() in _CHARS else None
+			)
 			for name, data_type, length in _DDL_COLUMN.findall(body)
 		}
 	return tables

@@ -276,8 +276,9 @@ def field_labels(registry=c.REGISTRY) -> dict[str, str]:
 
 
 def named(groups: Iterable[str], registry=c.REGISTRY) -> str:
-	"""Field groups as a person reads them: a mapped field by its label, others by name."""
-	labels = field_labels(registry)
+	"""Field groups (or mapped portal columns) as a person reads them: a mapped field by its
+	label, others by name."""
+	labels = {col.key: col.label for col in registry if col.mapped and col.label} | field_labels(registry)
 	return ", ".join(labels.get(g, g) for g in groups)
 
 

@@ -15,6 +15,7 @@ from frappe.model.document import Document
 from frappe.utils import cint, cstr, escape_html
 
 from o2o_sync.constants import ITEM
+from o2o_sync.o2o_sync.field_map_settings import field_map_problems
 from o2o_sync.o2o_sync.field_values import check_field_values
 
 # A GST invoice number is PREFIX/YY-YY/NNNN and may be 16 characters at most (rule 46), so the
@@ -90,9 +91,7 @@ class O2OSyncSettings(Document):
 
 	def validate_field_maps(self, problems: list[str]):
 		"""Field maps (issue 12): the rules are `field_map_rules.validate`'s, the portal's columns
-		read live when the connection answers (`engines.field_map_problems`)."""
-		from o2o_sync.sync.engines import field_map_problems
-
+		read live when the connection answers (`field_map_settings.field_map_problems`)."""
 		if not self.get("field_maps"):
 			return
 		found, live = field_map_problems(self)
