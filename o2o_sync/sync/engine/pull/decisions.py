@@ -243,7 +243,7 @@ class InvoiceDecisions:
 				"conflict",
 				"Update",
 				(
-					f"{invoice_label(inv)} changed on the portal ({', '.join(other)}) but {state.name} is submitted; "
+					f"{invoice_label(inv)} changed on the portal ({field_maps.named(other, self.registry)}) but {state.name} is submitted; "
 					"waiting for a person, who can cancel and amend it"
 				),
 				HELD_SUBMITTED_EDITED,
