@@ -9,7 +9,7 @@ import pytest
 from decisions_world import World, counts_of
 
 from o2o_sync.setup.portal_schema import SCHEMA_PATH
-from o2o_sync.sync.engine.pull.engine import PullEngine
+from o2o_sync.sync.engine.pull.run import PullEngine
 from o2o_sync.sync.engine.resolve import ConflictResolver
 from o2o_sync.sync.model import columns as c
 from o2o_sync.sync.model import field_maps as fm
