@@ -97,6 +97,35 @@ def test_a_slab_template_splits_within_a_state_and_not_across():
 	assert rules.item_tax_template_rates(gst.INTER_STATE, D("5"), accounts) == [("IGST", D("5"))]
 
 
+def test_a_template_title_carries_a_digest_of_its_accounts():
+	old = rules.item_tax_template_rates(
+		gst.INTRA_STATE, D("18"), {"cgst": "Input Tax CGST - OT", "sgst": "Input Tax SGST - OT"}
+	)
+	new = rules.item_tax_template_rates(gst.INTRA_STATE, D("18"), {"cgst": "CGST - OT", "sgst": "SGST - OT"})
+	title = rules.item_tax_template_title(gst.INTRA_STATE, D("18"), new)
+	assert title.startswith("O2O GST 18% Intra-State ")
+	assert len(title.rsplit(" ", 1)[1]) == rules.DIGEST_LENGTH
+	# stable: the same rows in any order give the same title; other accounts another one
+	assert title == rules.item_tax_template_title(gst.INTRA_STATE, D("18"), list(reversed(new)))
+	assert title != rules.item_tax_template_title(gst.INTRA_STATE, D("18"), old)
+	assert rules.template_digest([("CGST - OT", D("9")), ("SGST - OT", D("9"))]) == rules.template_digest(
+		[("SGST - OT", 9.0), ("CGST - OT", 9.0)]
+	)
+
+
+def test_a_template_matches_only_the_same_accounts_at_the_same_rates():
+	want = [("CGST - OT", D("9")), ("SGST - OT", D("9"))]
+	assert rules.template_rows_match([("SGST - OT", 9.0), ("CGST - OT", 9.0)], want)
+	assert not rules.template_rows_match([("Input Tax CGST - OT", 9.0), ("Input Tax SGST - OT", 9.0)], want)
+	assert not rules.template_rows_match([("CGST - OT", 9.0)], want)
+	assert not rules.template_rows_match([("CGST - OT", 9.0), ("SGST - OT", 9.0), ("IGST - OT", 0.0)], want)
+	assert not rules.template_rows_match([("CGST - OT", 2.5), ("SGST - OT", 2.5)], want)
+	assert rules.template_rows_match(
+		[("CGST - OT", 0.125), ("SGST - OT", 0.125)],
+		[("CGST - OT", D("0.25") / 2), ("SGST - OT", D("0.25") / 2)],
+	)
+
+
 # ---------------------------------------------------------------- the push
 
 

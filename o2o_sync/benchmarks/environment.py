@@ -4,6 +4,11 @@ A fresh company with GST accounts, a portal database of our own (`o2o_sync.setup
 with one buyer entity and three vendors, a real sshd bastion in front of it
 (`o2o_sync.setup.portal_bastion`), a Database Connection through that bastion and O2O Sync
 Settings mapping the entity to the company. Nothing here is a stand-in.
+
+Only on a test site (site config `allow_tests`), and touching only its own records: the portal's
+ids of each run lie in a band of their own (`TEST_ID_FLOOR` and up, far above a real portal's ids
+and the demo's 900001), so the Sync Mappings, Sync Logs and Supplier links an environment clears
+are those of earlier runs, never the site's own.
 """
 
 import os
@@ -37,6 +42,41 @@ from o2o_sync.setup.portal_schema import (
 	drop_portal_database,
 )
 from o2o_sync.sync.portal.client import close_clients
+
+#: The first portal id of the test environments' band; each run takes `ID_BAND` ids from its own base.
+TEST_ID_FLOOR = 1_000_000_000
+ID_BAND = 1_000_000
+#: Portal tables whose AUTO_INCREMENT ids the environment moves into its band.
+BANDED_TABLES = ("entitys", "subentitys", "vendors", "purchase_requisitions", "purchase_order_items")
+
+
+def require_test_site():
+	"""Raise frappe.ValidationError unless the site's config sets `allow_tests`: the tests and
+	the benchmark build companies, settings and portal links on the site they run on."""
+	if not frappe.conf.get("allow_tests"):
+		frappe.throw(
+			frappe._(
+				"The o2o_sync tests and benchmark run only on a test site: set allow_tests in its site config"
+			)
+		)
+
+
+def forget_earlier_runs():
+	"""Delete the Sync Mappings and Sync Logs of earlier test environments and unlink their
+	Suppliers: the rows whose portal id lies in the test band, nothing else of the site."""
+	frappe.db.delete(SYNC_MAPPING, {"procureuat_id": [">=", TEST_ID_FLOOR]})
+	frappe.db.delete(SYNC_LOG, {"procureuat_id": [">=", TEST_ID_FLOOR]})
+	frappe.db.sql(f"update `tab{SUPPLIER}` set {F_VENDOR_ID} = 0 where {F_VENDOR_ID} >= %s", TEST_ID_FLOOR)
+
+
+def move_ids_to_band(conn) -> int:
+	"""Start every id of a new portal database at a base of its own in the test band; returns it."""
+	base = TEST_ID_FLOOR + secrets.randbelow(1000) * ID_BAND
+	with conn.cursor() as cur:
+		for table in BANDED_TABLES:
+			cur.execute(f"ALTER TABLE `{table}` AUTO_INCREMENT = {int(base)}")
+	conn.commit()
+	return base
 
 
 @dataclass
@@ -72,12 +112,15 @@ class SyncEnvironment:
 def setup_environment(submit_pulled_invoices: int = 0) -> SyncEnvironment:
 	"""Build a fresh company, portal database, sshd bastion, Database Connection and settings.
 
-	Also empties Sync Mapping and Sync Log (the portal's ids restart at 1 in a new
-	database) and unlinks Suppliers from earlier runs' vendors; the pull cursor is the new
-	Database Connection's, so it starts empty.
+	The portal's ids start at a base of their own in the test band (`move_ids_to_band`);
+	earlier environments' Sync Mappings, Sync Logs and Supplier links are forgotten
+	(`forget_earlier_runs`), the site's other records are left as they are. The pull cursor
+	is the new Database Connection's, so it starts empty.
 	The portal database lives on `portal_schema.db_server()`. Commits. Raises
-	`portal_bastion.SshdNotAvailable` without OpenSSH, pymysql errors without MariaDB.
+	frappe.ValidationError on a site without `allow_tests`, `portal_bastion.SshdNotAvailable`
+	without OpenSSH, pymysql errors without MariaDB.
 	"""
+	require_test_site()
 	from o2o_sync.setup.custom_fields import install_custom_fields, install_property_setters
 
 	install_custom_fields()
@@ -88,15 +131,13 @@ def setup_environment(submit_pulled_invoices: int = 0) -> SyncEnvironment:
 	ensure_fiscal_year()
 	make_item("O2O Services")
 	make_item("O2O Freight")
-	# a new portal database restarts its ids at 1: forget earlier runs' links to them
-	frappe.db.delete(SYNC_MAPPING)
-	frappe.db.delete(SYNC_LOG)
-	frappe.db.sql(f"update `tab{SUPPLIER}` set {F_VENDOR_ID} = 0 where {F_VENDOR_ID} != 0")
+	forget_earlier_runs()
 
 	server = db_server()
 	db_name = f"o2o_frappe_portal_{os.getpid()}_{token.lower()}"
 	create_portal_database(db_name, **server)
 	conn = connect_portal(db_name, **server)
+	move_ids_to_band(conn)
 	entity = insert_entity(conn, "O2O Buyer", COMPANY_GSTIN)
 	gstins = [random_gstin("27"), random_gstin("29"), None]  # same state, other state, unregistered
 	vendors = [

@@ -42,7 +42,7 @@ import traceback
 
 import frappe
 
-from o2o_sync.benchmarks.environment import setup_environment
+from o2o_sync.benchmarks.environment import require_test_site, setup_environment
 from o2o_sync.benchmarks.harness import Worker, details, now, table
 from o2o_sync.benchmarks.pull_figures import bench_pull, bench_queries
 from o2o_sync.benchmarks.push_figures import bench_push_latency, bench_submit_overhead
@@ -68,7 +68,10 @@ def run(
 	queries-per-batch figure; `seed` for the portal data; `profile` runs the pull under
 	cProfile and prints its top functions (the pull's time is then inflated);
 	`worker_bytecode` lets the worker cache compiled modules (see `harness.Worker`).
+	Raises frappe.ValidationError on a site without `allow_tests` (it builds companies,
+	settings and site defaults of its own).
 	"""
+	require_test_site()
 	frappe.flags.in_test = False  # the push must really be queued (events.py: now=in_test)
 	results: dict = {}
 	env = worker = defaults = None

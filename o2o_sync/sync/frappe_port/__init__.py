@@ -39,10 +39,12 @@ class FrappePort(Bookkeeping, Masters, Invoices):
 		self.connection = connection
 		self.registry = tuple(registry)
 		self._templates: dict[tuple, str] = {}
+		self._template_accounts: set[str] | None = None
 
 	def _forget_caches(self):
 		"""Called when a savepoint rolls back: Item Tax Templates made inside are gone."""
 		self._templates.clear()
+		self._template_accounts = None
 
 
 class FrappePushPort(PushReads, FrappePort):

@@ -5,12 +5,13 @@ ERPNext; what it writes and how it reads a figure is decided here:
 
 - how a new Supplier is named when the vendor's name is taken, and which names it cannot take;
 - what a portal edit may change on a draft Purchase Invoice and what it keeps;
-- the Item Tax Template a GST slab gets;
+- the Item Tax Template a GST slab gets on which accounts;
 - the GST of each line the push sends, and what the supplier is owed.
 
 Amounts are Decimal rupees, rates Decimal percent.
 """
 
+import hashlib
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -120,10 +121,42 @@ def item_update_values(values: dict) -> dict:
 # ---------------------------------------------------------------- Item Tax Templates
 
 
-def item_tax_template_title(split: str, rate: Decimal) -> str:
-	"""Title of the Item Tax Template of a GST slab: 'O2O GST 18% Intra-State'."""
+#: How every Item Tax Template the pull makes is titled: "O2O GST 18% Intra-State ...".
+TEMPLATE_TITLE_PREFIX = "O2O GST "
+#: Hex characters of the accounts' digest in a template's title.
+DIGEST_LENGTH = 6
+
+
+def item_tax_template_title(split: str, rate: Decimal, rows: list[tuple[str, Decimal]] | None = None) -> str:
+	"""Title of the Item Tax Template of a GST slab: 'O2O GST 18% Intra-State', followed, when
+	its `rows` (`item_tax_template_rates`) are given, by a short digest of them
+	(`template_digest`): 'O2O GST 18% Intra-State 3f9a2c'. ERPNext names it "title - ABBR".
+
+	The digest keeps apart the templates of one company and slab on other accounts (GST
+	accounts changed, or two entities of one company with accounts of their own): a template
+	must carry the accounts of the invoice's GST rows, or ERPNext charges the line nothing.
+	"""
 	kind = "Intra-State" if split == gst.INTRA_STATE else "Inter-State"
-	return f"O2O GST {gst.format_rate(rate)}% {kind}"
+	title = f"{TEMPLATE_TITLE_PREFIX}{gst.format_rate(rate)}% {kind}"
+	return f"{title} {template_digest(rows)}" if rows is not None else title
+
+
+def template_digest(rows: Iterable[tuple[str, Decimal]]) -> str:
+	"""A short stable digest (`DIGEST_LENGTH` hex characters of SHA-1) of a template's
+	(account, rate percent) rows, whatever their order; rates to 4 decimals, as ERPNext keeps
+	them."""
+	text = "\n".join(sorted(f"{account}={Decimal(rate):.4f}" for account, rate in rows))
+	return hashlib.sha1(text.encode()).hexdigest()[:DIGEST_LENGTH]
+
+
+def template_rows_match(have: Iterable[tuple[str, Decimal]], want: Iterable[tuple[str, Decimal]]) -> bool:
+	"""True when an Item Tax Template's (tax_type, tax_rate) rows are exactly `want`'s: the
+	same accounts at the same rates (to 4 decimals), none missing, none more."""
+
+	def canon(rows):
+		return sorted((account, f"{Decimal(str(rate)):.4f}") for account, rate in rows)
+
+	return canon(have) == canon(want)
 
 
 def item_tax_template_rates(split: str, rate: Decimal, accounts: dict) -> list[tuple[str, Decimal]]:
