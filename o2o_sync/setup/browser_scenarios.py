@@ -242,8 +242,10 @@ def make_failed_invoice(repair: int = 1) -> dict:
 	Inserts the invoice (vendor in the entity's state, `BAD_LINE`), pulls (the invoice fails,
 	with a Failed Sync Log row), then with `repair` corrects the line's GST to 18 % on the
 	portal, as the vendor would, without pulling: a Retry then goes through. Commits.
-	Returns `{"procureuat_id", "log", "mapping", "message", "counts"}` (`log`: the name of
-	the Failed Sync Log row; `mapping`: the Failed Sync Mapping or None). Raises
+	Returns `{"procureuat_id", "company", "log", "mapping", "message", "counts"}` (`company`:
+	the browser company, to which a test scopes what it counts, since another demo portal on the
+	site numbers its requisitions the same way; `log`: the name of the Failed Sync Log row;
+	`mapping`: the Failed Sync Mapping or None). Raises
 	frappe.ValidationError when the pull did not fail it.
 	"""
 	_require_test_site()
@@ -284,6 +286,7 @@ def make_failed_invoice(repair: int = 1) -> dict:
 		conn.close()
 	return {
 		"procureuat_id": requisition_id,
+		"company": BROWSER_COMPANY,
 		"log": log.name,
 		"mapping": _mapping_of(requisition_id).get("name"),
 		"message": log.message,
