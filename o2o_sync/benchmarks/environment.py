@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 
 import frappe
+from frappe.utils import now_datetime
 
 from o2o_sync.constants import (
 	DATABASE_CONNECTION,
@@ -86,7 +87,8 @@ class SyncEnvironment:
 	`vendors`: portal vendor ids (same state as the company, another state, unregistered);
 	`gstins`: their GSTINs (None for the unregistered one); `conn`: a direct PyMySQL
 	connection to the portal database `portal_db`; `accounts`: 'cgst', 'sgst', 'igst',
-	'expense', 'cost_center', 'creditors', 'cash' of the company.
+	'expense', 'cost_center', 'creditors', 'cash' of the company; `since`: the site's time
+	when it was made (see `mine`).
 	"""
 
 	company: str
@@ -98,6 +100,12 @@ class SyncEnvironment:
 	conn: object
 	sshd: object
 	accounts: dict = field(default_factory=dict)
+	since: object = None
+
+	def mine(self, **filters) -> dict:
+		"""Frappe filters of Sync Logs or Sync Mappings made since this environment was: what a
+		test counts, leaving out the site's own rows (a demo pulled there, a real portal's)."""
+		return {**filters, "creation": [">=", self.since]}
 
 	def stop(self):
 		"""Close clients, drop the portal database, stop sshd."""
@@ -213,4 +221,6 @@ def setup_environment(submit_pulled_invoices: int = 0) -> SyncEnvironment:
 	settings.save(ignore_permissions=True)
 	close_clients()
 	frappe.db.commit()  # nosemgrep: the pull commits per batch; its setup must be visible to it
-	return SyncEnvironment(company, abbr, entity, vendors, gstins, db_name, conn, sshd, accounts)
+	return SyncEnvironment(
+		company, abbr, entity, vendors, gstins, db_name, conn, sshd, accounts, since=now_datetime()
+	)

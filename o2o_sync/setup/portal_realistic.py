@@ -136,6 +136,12 @@ def seed_realistic(
 	with conn.cursor() as cur:
 		cur.execute("SELECT COALESCE(MAX(id), 0) AS n FROM purchase_requisitions")
 		next_id = int(row_value(cur.fetchone(), "n")) + 1
+		# the table's own next id, when it was moved on (the test environments' id band)
+		cur.execute(
+			"SELECT AUTO_INCREMENT AS n FROM information_schema.TABLES"
+			" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'purchase_requisitions'"
+		)
+		next_id = max(next_id, int(row_value(cur.fetchone(), "n") or 0))
 	numbers: dict[str, int] = {}
 
 	headers, lines = [], []

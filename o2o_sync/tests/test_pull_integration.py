@@ -83,7 +83,7 @@ class TestPullIntegration(PullTestCase):
 		)
 		counts = bulk_sync_from_external()
 		slices = self.portal_slices()
-		failed = frappe.get_all("Sync Log", filters={"status": "Failed"}, pluck="message")
+		failed = frappe.get_all("Sync Log", filters=env.mine(status="Failed"), pluck="message")
 		self.assertEqual(failed, [])
 		self.assertEqual(counts["failed"], 0)
 		self.assertEqual(counts["created"], len(slices))
@@ -160,7 +160,7 @@ class TestPullIntegration(PullTestCase):
 		self.assertEqual(d(pi.items[0].amount), Decimal("300.00"))
 		self.assertEqual(pi.items[0].qty, 3)
 		log = frappe.get_all(
-			"Sync Log", {"operation": "Update", "status": "Success"}, ["reference_name", "message"]
+			"Sync Log", env.mine(operation="Update", status="Success"), ["reference_name", "message"]
 		)
 		self.assertEqual([r.reference_name for r in log], [pi.name])
 

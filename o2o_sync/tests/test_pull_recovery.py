@@ -80,7 +80,9 @@ class TestPullRecovery(PullTestCase):
 			)
 			slices = {(r["id"], r["vendor_id"]): r for r in cur.fetchall()}
 		mappings = frappe.get_all(
-			SYNC_MAPPING, fields=["procureuat_id", "procureuat_vendor_id", "purchase_invoice", "status"]
+			SYNC_MAPPING,
+			filters=self.env.mine(),
+			fields=["procureuat_id", "procureuat_vendor_id", "purchase_invoice", "status"],
 		)
 		by_key = defaultdict(list)
 		for row in mappings:
@@ -100,11 +102,13 @@ class TestPullRecovery(PullTestCase):
 			self.assertAlmostEqual(float(pi.net_total), float(slices[key]["cost"]), places=2)
 		self.assertEqual(frappe.db.count("Purchase Invoice", {"company": self.env.company}), len(slices))
 		created = frappe.get_all(
-			SYNC_LOG, filters={"operation": "Create", "status": "Success"}, pluck="procureuat_id"
+			SYNC_LOG, filters=self.env.mine(operation="Create", status="Success"), pluck="procureuat_id"
 		)
 		self.assertEqual(sorted(created), sorted(k[0] for k in slices))
 		failed = frappe.get_all(
-			SYNC_LOG, filters={"status": "Failed", "operation": ["in", ["Create", "Update"]]}, pluck="message"
+			SYNC_LOG,
+			filters=self.env.mine(status="Failed", operation=["in", ["Create", "Update"]]),
+			pluck="message",
 		)
 		self.assertEqual(failed, [])
 
@@ -240,7 +244,7 @@ class TestPullRecovery(PullTestCase):
 
 	def assert_sides_match_after_reconcile(self):
 		self.assertEqual(
-			len(frappe.get_all(SYNC_MAPPING, pluck="name")),
+			len(frappe.get_all(SYNC_MAPPING, self.env.mine(), pluck="name")),
 			frappe.db.count("Purchase Invoice", {"company": self.env.company}),
 		)
 
