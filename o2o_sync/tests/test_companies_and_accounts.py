@@ -16,9 +16,10 @@ from frappe.tests.utils import FrappeTestCase
 
 from o2o_sync.benchmarks.environment import setup_environment
 from o2o_sync.constants import PURCHASE_INVOICE, SETTINGS, SYNC_MAPPING
-from o2o_sync.setup.erpnext_masters import make_company, random_gstin
+from o2o_sync.setup.erpnext_masters import make_company, make_item, random_gstin
 from o2o_sync.setup.portal_rows import db_now, insert_entity, insert_invoice
 from o2o_sync.sync import desk_status
+from o2o_sync.sync.jobs import push_invoice
 from o2o_sync.sync.sync_utils import bulk_sync_from_external
 from o2o_sync.tests.portal_edits import touch_invoice, touch_line
 
@@ -60,6 +61,7 @@ class TestCompaniesAndAccounts(FrappeTestCase):
 		cls.abbr_b = f"B2{token}"
 		cls.accounts_b = {h: f"{h.upper()} - {cls.abbr_b}" for h in ("cgst", "sgst", "igst")}
 		cls.company_c = make_company(f"O2O Unmapped Co {token}", f"C2{token}")
+		cls.tea = make_item(f"O2O Tea {token}", product_id=501)
 		cls.seconds = 0
 		frappe.db.commit()  # nosemgrep: the pull commits; what it reads must be committed
 
@@ -230,3 +232,51 @@ class TestCompaniesAndAccounts(FrappeTestCase):
 
 		# the workspace counts both companies' pulls
 		self.assertEqual(desk_status.activity_card({"direction": "pull"})["value"] - pulled_before, 4)
+
+	def test_an_invoice_made_in_the_second_company_goes_to_its_own_entity(self):
+		env, b = self.env, self.accounts_b
+		gstin_b = random_gstin("27")
+		entity_b = self.new_entity(gstin_b)
+		self.map_entities(
+			self.entity_row(env.entity_id, env.company, env.accounts),
+			self.entity_row(entity_b, self.company_b, b, gstin_b),
+		)
+		supplier = frappe.get_doc(
+			{
+				"doctype": "Supplier",
+				"supplier_name": f"Company B Supplier {secrets.token_hex(2)}",
+				"supplier_group": "All Supplier Groups",
+				"procureuat_vendor_id": env.vendors[0],
+			}
+		).insert(ignore_permissions=True)
+		pi = frappe.get_doc(
+			{
+				"doctype": PURCHASE_INVOICE,
+				"company": self.company_b,
+				"supplier": supplier.name,
+				"currency": "INR",
+				"conversion_rate": 1,
+				"bill_no": f"SUP/{secrets.token_hex(3)}",
+				"items": [{"item_code": self.tea, "qty": 4, "rate": 250}],
+				"taxes": [
+					{"charge_type": "On Net Total", "account_head": b[k], "rate": 9, "description": k.upper()}
+					for k in ("cgst", "sgst")
+				],
+			}
+		).insert(ignore_permissions=True)
+		pi.submit()
+		frappe.db.commit()  # nosemgrep: the push job reads the submitted invoice
+		if not frappe.db.get_value(PURCHASE_INVOICE, pi.name, "procureuat_id"):
+			push_invoice(pi.name)  # when the submit only queued it
+		with env.conn.cursor() as cur:
+			cur.execute(
+				"SELECT pr.entity, SUM(li.cost + 0) AS cost, SUM(li.gst_amt + 0) AS gst"
+				" FROM purchase_requisitions pr JOIN purchase_order_items li ON li.purchase_order_id = pr.id"
+				" WHERE pr.order_code = %s GROUP BY pr.entity",
+				(pi.name,),
+			)
+			rows = cur.fetchall()
+		self.assertEqual(
+			[(r["entity"], d(r["cost"]), d(r["gst"])) for r in rows], [(str(entity_b), d(1000), d(180))]
+		)
+		self.assertEqual(frappe.db.get_value(PURCHASE_INVOICE, pi.name, "o2o_sync_status"), "Synced")
