@@ -62,6 +62,32 @@ def require_test_site():
 		)
 
 
+#: Fields of a document (or a child row) that are not its values.
+_NOT_VALUES = frozenset(
+	{"name", "doctype", "owner", "creation", "modified", "modified_by", "docstatus", "idx"}
+	| {"parent", "parentfield", "parenttype"}
+)
+
+
+def settings_snapshot() -> dict:
+	"""O2O Sync Settings as they are: their values and the rows of their tables."""
+	return frappe.get_doc(SETTINGS).as_dict()
+
+
+def restore_settings(snapshot: dict) -> None:
+	"""Give O2O Sync Settings the values and table rows of `snapshot` (`settings_snapshot`) as
+	they were, without the form's checks (what was saved once was checked then)."""
+	doc = frappe.get_doc(SETTINGS)
+	for key, value in snapshot.items():
+		if key in _NOT_VALUES:
+			continue
+		if isinstance(value, list):
+			value = [{k: v for k, v in row.items() if k not in _NOT_VALUES} for row in value]
+		doc.set(key, value)
+	doc.flags.ignore_validate = doc.flags.ignore_links = doc.flags.ignore_mandatory = True
+	doc.save(ignore_permissions=True)
+
+
 def forget_earlier_runs():
 	"""Delete the Sync Mappings and Sync Logs of earlier test environments and unlink their
 	Suppliers: the rows whose portal id lies in the test band, nothing else of the site."""
@@ -101,6 +127,7 @@ class SyncEnvironment:
 	sshd: object
 	accounts: dict = field(default_factory=dict)
 	since: object = None
+	settings_before: dict | None = None
 
 	def mine(self, **filters) -> dict:
 		"""Frappe filters of Sync Logs or Sync Mappings made since this environment was: what a
@@ -108,8 +135,12 @@ class SyncEnvironment:
 		return {**filters, "creation": [">=", self.since]}
 
 	def stop(self):
-		"""Close clients, drop the portal database, stop sshd."""
+		"""Close clients, give O2O Sync Settings back the values they had before, drop the
+		portal database, stop sshd. Commits."""
 		close_clients()
+		if self.settings_before is not None:
+			restore_settings(self.settings_before)
+			frappe.db.commit()  # nosemgrep: the environment's own teardown
 		try:
 			self.conn.close()
 		finally:
@@ -123,12 +154,14 @@ def setup_environment(submit_pulled_invoices: int = 0) -> SyncEnvironment:
 	The portal's ids start at a base of their own in the test band (`move_ids_to_band`);
 	earlier environments' Sync Mappings, Sync Logs and Supplier links are forgotten
 	(`forget_earlier_runs`), the site's other records are left as they are. The pull cursor
-	is the new Database Connection's, so it starts empty.
+	is the new Database Connection's, so it starts empty. O2O Sync Settings are kept as they
+	were and given back by `SyncEnvironment.stop`.
 	The portal database lives on `portal_schema.db_server()`. Commits. Raises
 	frappe.ValidationError on a site without `allow_tests`, `portal_bastion.SshdNotAvailable`
 	without OpenSSH, pymysql errors without MariaDB.
 	"""
 	require_test_site()
+	settings_before = settings_snapshot()
 	from o2o_sync.setup.custom_fields import install_custom_fields, install_property_setters
 
 	install_custom_fields()
@@ -222,5 +255,15 @@ def setup_environment(submit_pulled_invoices: int = 0) -> SyncEnvironment:
 	close_clients()
 	frappe.db.commit()  # nosemgrep: the pull commits per batch; its setup must be visible to it
 	return SyncEnvironment(
-		company, abbr, entity, vendors, gstins, db_name, conn, sshd, accounts, since=now_datetime()
+		company,
+		abbr,
+		entity,
+		vendors,
+		gstins,
+		db_name,
+		conn,
+		sshd,
+		accounts,
+		since=now_datetime(),
+		settings_before=settings_before,
 	)
