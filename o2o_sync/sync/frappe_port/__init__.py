@@ -6,7 +6,8 @@ Templates, Sync Mappings and Sync Logs the way ERPNext expects. By concern:
 
 - `bookkeeping`: transactions, the pull cursor, Sync Mappings, Sync Logs;
 - `masters`: Suppliers, Items, posting dates;
-- `invoices`: Purchase Invoices and their Item Tax Templates;
+- `invoices`: Purchase Invoices;
+- `tax_templates`: the pull's Item Tax Templates;
 - `push_reads`: what the push reads and writes back.
 """
 
@@ -14,12 +15,13 @@ from o2o_sync.sync.frappe_port.bookkeeping import Bookkeeping, amendment_chain
 from o2o_sync.sync.frappe_port.invoices import Invoices, invoice_view
 from o2o_sync.sync.frappe_port.masters import Masters
 from o2o_sync.sync.frappe_port.push_reads import PushReads
+from o2o_sync.sync.frappe_port.tax_templates import TaxTemplates
 from o2o_sync.sync.model import columns
 
 __all__ = ["FrappePort", "FrappePushPort", "amendment_chain", "invoice_view"]
 
 
-class FrappePort(Bookkeeping, Masters, Invoices):
+class FrappePort(Bookkeeping, Masters, Invoices, TaxTemplates):
 	"""`port.ERPNextPort` over Frappe; one per run (it caches Item Tax Templates).
 
 	Args: the GST accounts of the settings (CGST/SGST/IGST of every entity): the tax rows
