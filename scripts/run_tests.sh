@@ -5,9 +5,10 @@
 #   3. ruff, then pytest: the engine, the client and the tunnel against a real MariaDB
 #      portal reached through a real sshd (MariaDB at 127.0.0.1:3306, root, no password,
 #      unless O2O_TEST_DB_HOST/_PORT/_USER/_PASSWORD say otherwise);
-#   4. when a Frappe bench with ERPNext is present (O2O_BENCH, default
-#      /home/frappe/frappe-bench, site O2O_SITE, default o2o.localhost): this tree is
-#      installed into it and Frappe's own test runner runs the app's suite there;
+#   4. when a Frappe bench with ERPNext is present (O2O_BENCH, else the bench and site
+#      scripts/dev_bench.sh recorded in .dev_bench, else /home/frappe/frappe-bench; site
+#      O2O_SITE, default o2o.localhost): this tree is installed into it (a dev_bench.sh bench
+#      links to it already) and Frappe's own test runner runs the app's suite there;
 #   5. when that bench also has built desk assets and Chromium is installed
 #      (/usr/bin/chromium, or O2O_CHROMIUM): the browser tests (browser_tests/, Playwright
 #      in .venv driving headless Chromium against a web server they start on that site,
@@ -38,11 +39,27 @@ echo "== ruff"
 echo "== pytest (engine, client, tunnel)"
 .venv/bin/python -m pytest tests -q -p no:cacheprovider
 
-bench_dir=${O2O_BENCH:-/home/frappe/frappe-bench}
-site=${O2O_SITE:-o2o.localhost}
+# the bench: O2O_BENCH, else the one scripts/dev_bench.sh made (recorded in .dev_bench, git-ignored),
+# else /home/frappe/frappe-bench
+dev_bench="" dev_site=""
+if [ -f .dev_bench ]; then
+	dev_bench=$(sed -n 's/^O2O_BENCH=//p' .dev_bench)
+	dev_site=$(sed -n 's/^O2O_SITE=//p' .dev_bench)
+fi
+if [ -n "${O2O_BENCH:-}" ]; then
+	bench_dir=$O2O_BENCH
+	[ "$bench_dir" = "$dev_bench" ] || dev_site=""
+elif [ -n "$dev_bench" ] && [ -d "$dev_bench/sites" ]; then
+	bench_dir=$dev_bench
+else
+	bench_dir=/home/frappe/frappe-bench
+	dev_site=""
+fi
+site=${O2O_SITE:-${dev_site:-o2o.localhost}}
 if [ ! -x "$bench_dir/env/bin/python" ] || [ ! -d "$bench_dir/sites/$site" ]; then
-	echo "Frappe suite skipped: no bench with site $site at $bench_dir (set O2O_BENCH and O2O_SITE)."
-	echo "Browser tests skipped: no bench with site $site at $bench_dir (set O2O_BENCH and O2O_SITE)."
+	why="no bench with site $site at $bench_dir (make one with scripts/dev_bench.sh, or set O2O_BENCH and O2O_SITE)"
+	echo "Frappe suite skipped: $why."
+	echo "Browser tests skipped: $why."
 	exit 0
 fi
 
@@ -52,11 +69,13 @@ run_as_owner() {
 	if [ "$(id -un)" = "$owner" ]; then bash -c "$1"; else as_root runuser -u "$owner" -- bash -c "$1"; fi
 }
 app_dir="$bench_dir/apps/o2o_sync"
-# install this tree (not a stale copy) into the bench
-as_root rm -rf "$app_dir"
-as_root mkdir -p "$app_dir"
-tar -C "$root" --exclude=.git --exclude=.venv --exclude=__pycache__ -cf - . | as_root tar -C "$app_dir" -xf -
-as_root chown -R "$owner": "$app_dir"
+# install this tree (not a stale copy) into the bench; a bench from scripts/dev_bench.sh links to it
+if [ "$(readlink -f "$app_dir")" != "$root" ]; then
+	as_root rm -rf "$app_dir"
+	as_root mkdir -p "$app_dir"
+	tar -C "$root" --exclude=.git --exclude=.venv --exclude=__pycache__ -cf - . | as_root tar -C "$app_dir" -xf -
+	as_root chown -R "$owner": "$app_dir"
+fi
 run_as_owner "cd '$bench_dir' && env/bin/python -m pip install -q --disable-pip-version-check -e apps/o2o_sync"
 grep -qx o2o_sync "$bench_dir/sites/apps.txt" || run_as_owner "cd '$bench_dir' && printf '\no2o_sync\n' >> sites/apps.txt && sed -i '/^$/d' sites/apps.txt"
 # the tests start their own sshd as the bench user: a locked account ('!' password) may not log in
