@@ -26,7 +26,8 @@
 # O2O_DEV_FORCE=1. Run as root, it runs bench as a normal user, O2O_BENCH_USER (default frappe,
 # created when missing), as bench wants.
 # MariaDB's root password: DB_ROOT_PASSWORD, else none when root may log in without one, else
-# bench asks for it. Other settings: O2O_PYTHON (python3), O2O_ADMIN_PASSWORD (admin),
+# bench asks for it; o2o-demo-portal asks again in a terminal (or reads root_password from
+# common_site_config.json). Other settings: O2O_PYTHON (python3), O2O_ADMIN_PASSWORD (admin),
 # O2O_PORTAL_DB (procureuat_demo), O2O_DEMO_INVOICES (40).
 set -euo pipefail
 
@@ -51,10 +52,10 @@ company="O2O Dev" abbr="OD" with_assets=0
 force=${O2O_DEV_FORCE:-0}
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--site) site=$2 && shift ;;
-	--test-site) test_site=$2 && shift ;;
-	--company) company=$2 && shift ;;
-	--abbr) abbr=$2 && shift ;;
+	--site) site=${2:?--site needs a name} && shift ;;
+	--test-site) test_site=${2:?--test-site needs a name} && shift ;;
+	--company) company=${2:?--company needs a name} && shift ;;
+	--abbr) abbr=${2:?--abbr needs an abbreviation} && shift ;;
 	--with-assets) with_assets=1 ;;
 	--force) force=1 ;;
 	-h | --help) usage && exit 0 ;;
@@ -64,6 +65,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+[ "$site" != "$test_site" ] || die "the demo site and the test site must differ (the tests empty what they like)"
 db_host=${O2O_DB_HOST:-127.0.0.1}
 redis=${O2O_REDIS:-redis://127.0.0.1:6379}
 admin_password=${O2O_ADMIN_PASSWORD:-admin}
@@ -88,7 +90,7 @@ else
 	user=$(id -un)
 	home=$HOME
 	user_path=$PATH
-	as_user() { bash -c "$1"; }
+	as_user() { PATH="$user_path" bash -c "$1"; }
 fi
 dir=${dir:-$home/o2o-dev-bench}
 case "$dir" in /*) ;; *) dir="$(pwd)/$dir" ;; esac
@@ -168,13 +170,15 @@ in_bench "sed -i -E 's/^(redis_(cache|queue|socketio):)/# \1/' Procfile"
 note "db_host $db_host; redis_cache, redis_queue, redis_socketio $redis"
 
 step "sites $site (the demo) and $test_site (the tests) with ERPNext"
+# bench asks for MariaDB's root password (an empty one reads as missing): answer on its stdin,
+# never on a command line every local user can read; ask in the terminal when neither is known
 root_answer=""
-new_site_opts="--admin-password $(q "$admin_password") --db-root-username root --install-app erpnext"
 if [ -n "${DB_ROOT_PASSWORD:-}" ]; then
-	new_site_opts="$new_site_opts --db-root-password $(q "$DB_ROOT_PASSWORD")"
+	root_answer=given
 elif in_bench "env/bin/python -c 'import pymysql; pymysql.connect(host=\"$db_host\", user=\"root\", password=\"\").close()'" 2>/dev/null; then
-	root_answer=yes # root has no password: bench reads an empty one as missing and asks; answer it
+	root_answer=none
 fi
+new_site_opts="--admin-password $(q "$admin_password") --db-root-username root --install-app erpnext"
 for s in "$site" "$test_site"; do
 	if [ -f "$dir/sites/$s/site_config.json" ] && site_has "$s" erpnext; then
 		note "$s: already there, with ERPNext"
@@ -184,7 +188,7 @@ for s in "$site" "$test_site"; do
 	[ ! -d "$dir/sites/$s" ] || opts="$opts --force" # a half-made site of ours
 	note "bench new-site $s --install-app erpnext (a few minutes)"
 	if [ -n "$root_answer" ]; then
-		echo | in_bench "bench new-site $(q "$s") $opts"
+		printf '%s\n' "${DB_ROOT_PASSWORD:-}" | in_bench "bench new-site $(q "$s") $opts"
 	else
 		in_bench "bench new-site $(q "$s") $opts"
 	fi
@@ -234,7 +238,7 @@ if [ "${pulled:-0}" != 0 ]; then
 	note "already pulled: $pulled invoices in Sync Mapping (drop the site's Sync Mappings to pull again)"
 else
 	note "bench --site $site o2o-demo-portal --company \"$company\" --database $portal_db"
-	on_site "$site" "o2o-demo-portal --company $(q "$company") --database $(q "$portal_db") --invoices $(q "$invoices") </dev/null" | sed 's/^/   /'
+	on_site "$site" "o2o-demo-portal --company $(q "$company") --database $(q "$portal_db") --invoices $(q "$invoices")" | sed 's/^/   /'
 	note "pull: bench --site $site execute o2o_sync.sync.sync_utils.bulk_sync_from_external"
 	on_site "$site" "execute o2o_sync.sync.sync_utils.bulk_sync_from_external" | sed 's/^/   /'
 fi
