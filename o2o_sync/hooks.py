@@ -72,6 +72,8 @@ scheduler_events = {
 	# tell the settings' users of invoices failing for more than a day (and of new conflicts)
 	"daily": ["o2o_sync.sync.scheduler.notify_held_mappings"],
 	"cron": {
+		# a minute's latency: one cheap portal question, the incremental pull only when it says yes
+		"* * * * *": ["o2o_sync.sync.scheduler.probe_portal_changes"],
 		# ERPNext changes outstanding amounts without firing the invoice's events: catch up
 		"*/15 * * * *": [
 			"o2o_sync.sync.scheduler.reconcile_payment_states",

@@ -81,23 +81,33 @@ def enqueue_pull(from_date=None, limit=None) -> dict:
 	finds another one running (scheduler, console) answers busy and ends.
 	"""
 	from_date, limit = check_pull_request(from_date, limit)
-	from frappe.utils.background_jobs import is_job_enqueued
-
-	if is_job_enqueued(PULL_JOB_ID):
+	if not queue_pull(from_date=from_date, limit=limit):
 		return {
 			"status": "busy",
 			"job_id": PULL_JOB_ID,
 			"message": _("A pull is already queued or running; try again when it has finished."),
 		}
+	return {"status": "queued", "job_id": PULL_JOB_ID}
+
+
+def queue_pull(from_date=None, limit=None, method: str = PULL_JOB) -> bool:
+	"""Queue the pull job (`method`, default `PULL_JOB`; job id `PULL_JOB_ID`, long queue)
+	unless one is queued or running already; no permission check (the caller did it: the desk,
+	the minute's probe, the signed webhook, which queues `jobs.incremental_pull`: a guest's
+	job must not run as Guest). Returns True when queued, False when one was there."""
+	from frappe.utils.background_jobs import is_job_enqueued
+
+	if is_job_enqueued(PULL_JOB_ID):
+		return False
 	frappe.enqueue(
-		PULL_JOB,
+		method,
 		queue="long",
 		job_id=PULL_JOB_ID,
 		deduplicate=True,
 		from_date=from_date,
 		limit=limit,
 	)
-	return {"status": "queued", "job_id": PULL_JOB_ID}
+	return True
 
 
 @frappe.whitelist(methods=["POST"])

@@ -20,7 +20,7 @@ from o2o_sync.o2o_sync.field_map_settings import (
 )
 from o2o_sync.sync.engine.pull.run import TRANSIENT_RETRIES, PullEngine
 from o2o_sync.sync.engine.push.engine import PushEngine, PushSettings
-from o2o_sync.sync.frappe_port import FrappePort, FrappePushPort
+from o2o_sync.sync.frappe_port import FrappePort, FrappePushPort, faults
 from o2o_sync.sync.model import field_maps as fm
 from o2o_sync.sync.model.columns import REGISTRY
 from o2o_sync.sync.model.mapping import EntityConfig, PullSettings
@@ -176,7 +176,9 @@ def push_engine(settings=None) -> PushEngine:
 
 	Args: `settings`, the O2O Sync Settings document or a dict of its fields (default: the
 	document, read fresh). A company mapped to several entities pushes as the first of them.
-	Raises ProcureUATConnectionError when the portal is unreachable.
+	Raises ProcureUATConnectionError when the portal is unreachable. RQ's job timeout and
+	ERPNext's database failing (`faults.is_transient`) never mark an invoice Failed: they
+	propagate, and the job keeps the invoice Pending (`jobs._portal_job`).
 	"""
 	settings = settings or frappe.get_doc(SETTINGS)
 	pull = pull_settings(settings)
@@ -195,4 +197,5 @@ def push_engine(settings=None) -> PushEngine:
 		),
 		clock=now_datetime,
 		registry=columns,
+		is_stopping=faults.is_transient,
 	)

@@ -13,7 +13,7 @@ import frappe
 from frappe.utils import add_days, getdate, now_datetime
 from frappe.utils.file_lock import LockTimeoutError
 
-from o2o_sync.constants import FAILED, PULL, PURCHASE_INVOICE, PUSH, SETTINGS, SKIPPED
+from o2o_sync.constants import F_SYNC_STATUS, FAILED, PENDING, PULL, PURCHASE_INVOICE, PUSH, SETTINGS, SKIPPED
 from o2o_sync.sync.engine import reconcile
 from o2o_sync.sync.engines import pull_engine, pull_settings, push_engine, reconcile_days
 from o2o_sync.sync.frappe_port import FrappePort, faults
@@ -63,6 +63,12 @@ def pull_lock(timeout: int = 0):
 			frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))
 		except Exception:
 			pass  # the connection is gone, and the lock went with it
+
+
+def pull_running() -> bool:
+	"""True while a session holds the site's pull lock (`pull_lock`): a pull, reconciliation
+	or rescan runs, on any host of the bench (`IS_FREE_LOCK`, one statement; nothing taken)."""
+	return frappe.db.sql("SELECT IS_FREE_LOCK(%s)", (pull_lock_name(),))[0][0] != 1
 
 
 def run_pull(from_date=None, limit=None, on_batch=None) -> dict:
@@ -230,8 +236,39 @@ def _portal_job(invoice_name: str, operation: str, run) -> dict:
 	except ProcureUATConnectionError:
 		frappe.db.commit()  # nosemgrep: the queued state and its Sync Log row outlive the failed job
 		raise
+	except Exception as e:
+		if not faults.is_transient(e):
+			raise
+		keep_pending(invoice_name, operation, e)
+		raise
 	frappe.db.commit()  # nosemgrep: a job commits its own bookkeeping
 	return result
+
+
+def keep_pending(invoice_name: str, operation: str, error: BaseException) -> None:
+	"""A push or cancellation stopped by RQ's job timeout, or by ERPNext's database failing
+	(`faults.is_transient`): roll back what it did on ERPNext's side, keep the invoice Pending
+	(`scheduler.retry_pending_pushes` sends it again; the portal's write is idempotent) and say
+	why in a Failed Sync Log row, committed. Never raises for a database that stays away."""
+	try:
+		frappe.db.rollback()
+		frappe.db.set_value(PURCHASE_INVOICE, invoice_name, F_SYNC_STATUS, PENDING, update_modified=False)
+		write_logs_now(
+			[
+				LogEntry(
+					direction=PUSH,
+					operation=operation,
+					status=FAILED,
+					message=f"{PURCHASE_INVOICE} {invoice_name}: stopped before it finished"
+					f" ({type(error).__name__}: {str(error)[:200]}); it stays Pending and is retried",
+					reference_doctype=PURCHASE_INVOICE,
+					reference_name=invoice_name,
+				)
+			]
+		)
+		frappe.db.commit()  # nosemgrep: the Pending state outlives the stopped job
+	except Exception:
+		frappe.db.rollback()
 
 
 def sync_payment_states(invoice_names: list[str] | None = None) -> dict:
@@ -240,3 +277,31 @@ def sync_payment_states(invoice_names: list[str] | None = None) -> dict:
 	result = push_engine().sync_payment_states(invoice_names)
 	frappe.db.commit()  # nosemgrep
 	return result
+
+
+def pull_requisitions(connection: str) -> dict:
+	"""Job of the portal's signed calls (`o2o_sync.api.portal_changed`): pull the requisitions
+	they named, changed or not (`retry_pull`), taking the ids waiting for `connection`
+	(`webhook_queue.drain`) again until none is left, so calls arriving while it runs are
+	served by it. Returns `{"requisitions": n, "runs": n}` plus the last run's counts. A run
+	that finds a pull holding the lock for a minute leaves its ids to that pull's cursor (the
+	minute's probe and the hourly pull read them) with a Skipped "Retry" Sync Log row. Raises
+	ProcureUATConnectionError when the portal is unreachable (logged; the ids are read again
+	by the next incremental pull, as they changed past its cursor)."""
+	from o2o_sync.sync import webhook_queue
+
+	frappe.set_user("Administrator")  # queued by a guest's signed call: the sync's own job
+	total = runs = 0
+	last: dict = {}
+	while ids := webhook_queue.drain(connection):
+		total, runs = total + len(ids), runs + 1
+		last = retry_pull(ids)
+	return {"requisitions": total, "runs": runs, **last}
+
+
+def incremental_pull() -> dict:
+	"""Job of a signed call naming no requisition (`o2o_sync.api.portal_changed`): the
+	incremental pull (`run_pull`), run as Administrator like the scheduler's (the call came
+	from a guest)."""
+	frappe.set_user("Administrator")
+	return run_pull()

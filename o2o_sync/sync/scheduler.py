@@ -6,12 +6,19 @@ Frappe's Log Settings (`default_log_clearing_doctypes` in hooks.py, `SyncLog.cle
 """
 
 import frappe
-from frappe.utils import add_to_date, now_datetime
+from frappe.utils import add_to_date, cint, getdate, now_datetime
+from frappe.utils.background_jobs import is_job_enqueued
 
-from o2o_sync.constants import F_SYNC_STATUS, PENDING, PURCHASE_INVOICE
-from o2o_sync.sync.engines import push_engine, sync_enabled
-from o2o_sync.sync.jobs import run_pull, run_reconcile, sync_payment_states
+from o2o_sync.constants import F_SYNC_STATUS, PENDING, PURCHASE_INVOICE, SETTINGS
+from o2o_sync.sync.desk import PULL_JOB_ID, queue_pull
+from o2o_sync.sync.engines import portal_client, push_engine, sync_enabled
+from o2o_sync.sync.frappe_port import FrappePort
+from o2o_sync.sync.jobs import pull_running, run_pull, run_reconcile, sync_payment_states
 from o2o_sync.sync.model.errors import ProcureUATConnectionError
+from o2o_sync.sync.portal.writes import PushBusy
+
+#: O2O Sync Settings' Check field switching the minute's probe on and off
+PROBE_FIELD = "probe_portal_changes"
 from o2o_sync.sync.notifications import notify_held
 
 
@@ -25,6 +32,40 @@ def scheduled_sync_from_external() -> dict | None:
 	if not sync_enabled():
 		return None
 	return run_pull()
+
+
+def probe_enabled() -> bool:
+	"""O2O Sync Settings' **Check the Portal Every Minute** (`probe_portal_changes`): on by
+	default (a site that never stored it reads on; the `probe_on_by_default` patch stores it)."""
+	value = frappe.db.get_value("Singles", {"doctype": SETTINGS, "field": PROBE_FIELD}, "value")
+	return value is None or bool(cint(value))
+
+
+def probe_portal_changes() -> dict | None:
+	"""Every minute (cron `* * * * *`): ask the portal one cheap question, is there an invoice
+	past the pull's cursor (`ProcureUATClient.has_changes_after`, one statement), and queue
+	the incremental pull only then (`desk.queue_pull`: the desk's pull job, one at a time).
+
+	Asks nothing while a pull is queued or running (its job queued or started, or the site's
+	pull lock held by any pull, reconciliation or rescan), or while the sync or the probe is
+	switched off in O2O Sync Settings. Returns None when switched off, else `{"changed": bool,
+	"queued": bool, "queries": int}` (`queries`, portal statements sent: 1, or 0 when a pull
+	was already on its way, then `"status": "busy"` too). Raises ProcureUATConnectionError when
+	the portal is unreachable (the next minute asks again; the hourly pull logs it).
+	"""
+	if not sync_enabled() or not probe_enabled():
+		return None
+	if is_job_enqueued(PULL_JOB_ID) or pull_running():
+		return {"status": "busy", "changed": False, "queued": False, "queries": 0}
+	connection = frappe.db.get_single_value(SETTINGS, "database_connection")
+	cursor = FrappePort(connection=connection).get_cursor()
+	from_date = frappe.db.get_single_value(SETTINGS, "pull_from_date")
+	client = portal_client(connection)
+	before = client.query_count
+	changed = client.has_changes_after(cursor, getdate(from_date) if from_date else None)
+	queries = client.query_count - before
+	queued = queue_pull() if changed else False
+	return {"changed": changed, "queued": queued, "queries": queries}
 
 
 def scheduled_reconcile() -> dict | None:
@@ -55,24 +96,33 @@ def reconcile_payment_states() -> dict | None:
 def retry_pending_pushes(older_than_seconds: int = 120, limit: int = 200) -> dict:
 	"""Every 15 minutes: send again what the portal has not confirmed. First the submitted
 	invoices still Pending (a lost job, a portal that did not answer, a connection lost inside
-	the portal's transaction, a crash between the portal's commit and ERPNext's), then the
-	cancelled ones still Pending: cancellations queued while the portal was unreachable
+	the portal's transaction, a push that waited past the portal's time limits or hit RQ's
+	job timeout, a crash between the portal's commit and ERPNext's), then the cancelled ones
+	still Pending: cancellations queued while the portal was unreachable
 	(`PushEngine.cancel`). Pushes go first, so an amendment made meanwhile takes over its
 	row (un-cancelling it) before the cancellation of the invoice it amends is looked at,
 	which then finds no mapping of its own and leaves the row to the amendment. Idempotent:
 	a row already written is found by `order_code` and updated; each attempt writes its
 	Sync Log row (queued again, or sent).
 
+	Each invoice is its own transaction, begun after the one before committed, so it sees
+	what a push job committed meanwhile (its Sync Mapping is updated, never inserted twice:
+	`bookkeeping.save_mapping`). An invoice whose own push or cancel job is queued or running
+	at that moment is left to that job; one the portal holds busy (`PushBusy`: another push of
+	it, a row lock or a statement past the session's limits) stays Pending and the run goes on
+	to the next; a portal that cannot be reached at all ends the run.
+
 	Args: `older_than_seconds`, how long an invoice must have been unmodified (its own job
 	may still be queued); `limit`, the most invoices of each kind per run, oldest first.
-	Returns `{"retried": n, "cancellations": n}`, the Pending invoices found of each kind;
-	stops at the first unreachable portal.
+	Returns `{"retried": n, "cancellations": n, "busy": n, "in_flight": n}`: the Pending
+	invoices found of each kind, those left Pending because the portal was busy, and those
+	left to their own job.
 	"""
-	found = {"retried": 0, "cancellations": 0}
+	found = {"retried": 0, "cancellations": 0, "busy": 0, "in_flight": 0}
 	if not sync_enabled():
 		return found
 	engine = None
-	for key, docstatus in (("retried", 1), ("cancellations", 2)):
+	for key, docstatus, job in (("retried", 1, "push"), ("cancellations", 2, "cancel")):
 		names = frappe.get_all(
 			PURCHASE_INVOICE,
 			filters={
@@ -86,12 +136,18 @@ def retry_pending_pushes(older_than_seconds: int = 120, limit: int = 200) -> dic
 		)
 		found[key] = len(names)
 		for name in names:
+			frappe.db.commit()  # nosemgrep: a fresh transaction (and snapshot) for each invoice
+			if is_job_enqueued(f"o2o_sync::{job}::{name}"):
+				found["in_flight"] += 1
+				continue
 			try:
 				engine = engine or push_engine()
 				if docstatus == 1:
 					engine.push(name)
 				else:
 					engine.cancel(name)
+			except PushBusy:
+				found["busy"] += 1  # Pending, with its Sync Log row: the next run sends it
 			except ProcureUATConnectionError:
 				return found  # the portal is down: the next run tries again
 			finally:

@@ -277,7 +277,8 @@ class Bookkeeping:
 		return None
 
 	def save_mapping(self, record: MappingRecord):
-		"""Insert or update the Sync Mapping of (procureuat_id, procureuat_vendor_id); sets
+		"""Insert or update the Sync Mapping of (procureuat_id, procureuat_vendor_id), found by a
+		locking read (the latest committed row, not this transaction's snapshot); sets
 		`record.name`, and the linked Purchase Invoice's `o2o_sync_status` to its status."""
 		values = {k: getattr(record, k) for k in MAPPING_FIELDS if k != "name"}
 		values["snapshot"] = (
@@ -286,10 +287,14 @@ class Bookkeeping:
 		# why it is held, only while it is (a push or pull that settles it need not know the field)
 		values["held_reason"] = record.held_reason if record.status == CONFLICT else None
 		if not record.name:
+			# a locking read: it sees a mapping another job committed after this transaction
+			# began (a push job and its retry at once), which a plain read's snapshot would not,
+			# so it is updated rather than inserted twice
 			record.name = frappe.db.get_value(
 				SYNC_MAPPING,
 				{F_PROCUREUAT_ID: record.procureuat_id, F_VENDOR_ID: record.procureuat_vendor_id},
 				"name",
+				for_update=True,
 			)
 		if record.name:
 			frappe.db.set_value(SYNC_MAPPING, record.name, values)

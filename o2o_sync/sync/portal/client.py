@@ -42,12 +42,37 @@ CONTRACT_TABLES = (
 )
 
 
+#: MariaDB's error when a statement ran past the session's `max_statement_time`.
+STATEMENT_TIMEOUT_ERROR = 1969
+#: Seconds before the portal's idle limit (`wait_timeout`) at which the client reconnects
+#: rather than send a statement the portal may be dropping the session under.
+IDLE_MARGIN_SECONDS = 5
+
+
+def session_limits_sql(config: ConnectionConfig) -> str:
+	"""The statement every session of the sync starts with (pymysql's `init_command`): its own
+	row lock wait (`innodb_lock_wait_timeout` = `config.lock_wait_timeout`), its idle limit
+	(`wait_timeout` = `config.statement_timeout`: a session left half-open by a lost host is
+	closed by the portal, and its locks with it, after that long) and, on MariaDB, its statement
+	time limit (`max_statement_time` = `config.statement_timeout`; in an executable comment
+	MySQL skips). Seconds, whole numbers, at least 1; no parameter is user text."""
+	lock_wait = max(1, int(config.lock_wait_timeout or 10))
+	statement = max(1, int(config.statement_timeout or 30))
+	return (
+		f"SET SESSION innodb_lock_wait_timeout = {lock_wait}, SESSION wait_timeout = {statement}"
+		f" /*M!, SESSION max_statement_time = {statement} */"
+	)
+
+
 class ProcureUATClient(PortalReads, PortalWrites):
 	"""A connection to the portal database, through the bastion when configured.
 
 	`query_count` counts statements sent, for the benchmark and tests. Reads:
 	`fetch_invoice_batch`, `fetch_invoices`, `fetch_vendors` (`portal_reads`); writes:
-	`write_invoice`, `cancel_invoice`, `set_finance_status` (`portal_writes`).
+	`write_invoice`, `cancel_invoice`, `set_finance_status` (`portal_writes`); the minute's
+	probe `has_changes_after` (`portal_reads`). Every session carries the connection's own time
+	limits (`session_limits_sql`; not counted in `query_count`, it is part of connecting), and a
+	session idle for nearly the portal's idle limit is reopened before its next statement.
 	"""
 
 	def __init__(self, config: ConnectionConfig, shared_tunnel: bool = False):
@@ -56,6 +81,7 @@ class ProcureUATClient(PortalReads, PortalWrites):
 		self.tunnel = None
 		self.conn: pymysql.connections.Connection | None = None
 		self.query_count = 0
+		self._last_used = 0.0  # time.monotonic() of the last statement sent
 
 	# ------------------------------------------------------------ lifecycle
 
@@ -90,6 +116,7 @@ class ProcureUATClient(PortalReads, PortalWrites):
 
 	def _connect(self, host: str, port: int):
 		cfg = self.config
+		self._last_used = time.monotonic()
 		return pymysql.connect(
 			host=host,
 			port=port,
@@ -102,6 +129,7 @@ class ProcureUATClient(PortalReads, PortalWrites):
 			read_timeout=max(1, int(cfg.read_timeout or 60)),
 			write_timeout=max(1, int(cfg.read_timeout or 60)),
 			cursorclass=pymysql.cursors.DictCursor,
+			init_command=session_limits_sql(cfg),
 		)
 
 	def _connect_or_refuse(self, host: str, port: int) -> None:
@@ -159,14 +187,25 @@ class ProcureUATClient(PortalReads, PortalWrites):
 	def __exit__(self, *exc):
 		self.close()
 
+	def _ready(self) -> None:
+		"""Open the connection when there is none, or reopen it when it was idle for nearly the
+		session's idle limit (`wait_timeout`, see `session_limits_sql`): the portal closes such a
+		session, and a statement sent into it would fail as a lost connection."""
+		idle_limit = max(1, int(self.config.statement_timeout or 30)) - IDLE_MARGIN_SECONDS
+		if self.conn is not None and time.monotonic() - self._last_used > max(1, idle_limit):
+			self.close()
+		if self.conn is None:
+			self.open()
+		self._last_used = time.monotonic()
+
 	def _query(self, sql: str, params=()) -> list[dict]:
 		"""Run one parameterised statement (opening the connection when needed); rows as dicts.
 
 		Counts it in `query_count`. Raises ProcureUATConnectionError (and closes the client)
-		when the connection was lost; other MySQL errors propagate.
+		when the connection was lost; other MySQL errors propagate (a statement past the
+		session's `max_statement_time`: pymysql's OperationalError 1969).
 		"""
-		if self.conn is None:
-			self.open()
+		self._ready()
 		self.query_count += 1
 		try:
 			with self.conn.cursor() as cur:

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 class ConnectionConfig:
 	"""Where and how to reach the portal's MariaDB.
 
-	Timeouts are in seconds. `ssh_private_key` is the OpenSSH/PEM key text;
+	Timeouts are in seconds. `lock_wait_timeout` and `statement_timeout` are the portal
+	session's own limits (`innodb_lock_wait_timeout`, `max_statement_time`, and the idle
+	`wait_timeout`; see `client.session_limits_sql`): no session of the sync holds a portal lock
+	longer. `ssh_private_key` is the OpenSSH/PEM key text;
 	`ssh_host_key` is the bastion's public host key line, e.g. ``ssh-ed25519 AAAA...``.
 	Secrets are kept out of `repr()` so they never reach a log by accident.
 	"""
@@ -30,6 +33,8 @@ class ConnectionConfig:
 	ssh_host_key: str = ""
 	connect_timeout: float = 10.0
 	read_timeout: float = 60.0
+	lock_wait_timeout: int = 10
+	statement_timeout: int = 30
 	name: str = "ProcureUAT"
 
 	def cache_key(self) -> tuple:
@@ -48,4 +53,6 @@ class ConnectionConfig:
 			hash(self.ssh_private_key),
 			hash(self.ssh_key_passphrase),
 			self.ssh_host_key,
+			self.lock_wait_timeout,
+			self.statement_timeout,
 		)

@@ -187,6 +187,42 @@ class PortalReads:
 		batch.invoices = self._with_lines(mapped)
 		return batch
 
+	def has_changes_after(self, after: tuple[datetime | None, int], from_date: date | None = None) -> bool:
+		"""The minute's probe (issue 13): is there an invoice the pull would read past `after`?
+
+		Args: `after` = the pull's cursor (change time, requisition id; None time: nothing
+		read yet); `from_date` = the cut-over (rows dated before it are never pulled). True
+		when a row with `invoice_generated = 1` has a change key (`CHANGE_TS`, id) past
+		`after`: its own `updated_at` (else `created_at`) or a line's `updated_at` after the
+		cursor's time, or at that time with a higher id. A time later than the portal's NOW()
+		does not count (the cursor never passes the portal's clock; such a row is re-read by
+		every pull until then, and must not start one a minute). One statement, two EXISTS
+		subqueries: the pull's grouping of every line is not needed to answer it.
+		"""
+		after_ts, after_id = after
+		after_ts = after_ts or EPOCH
+		header = f"COALESCE({_if_real('pr.updated_at')}, {_if_real('pr.created_at')})"
+		line = _if_real("li.updated_at")
+		where, params = "pr.invoice_generated = 1", []
+		if from_date:
+			where += (
+				" AND COALESCE(IF(pr.invoice_generated_at > '1000-01-01', pr.invoice_generated_at, NULL),"
+				" IF(pr.created_at > '1000-01-01', pr.created_at, NULL)) >= %s"
+			)
+			params.append(from_date)
+
+		def past(t: str) -> str:
+			return f"({t} <= NOW() AND ({t} > %s OR ({t} = %s AND pr.id > %s)))"
+
+		key = [after_ts, after_ts, int(after_id or 0)]
+		rows = self._query(
+			f"SELECT EXISTS(SELECT 1 FROM purchase_requisitions pr WHERE {where} AND {past(header)})"
+			f" OR EXISTS(SELECT 1 FROM purchase_order_items li JOIN purchase_requisitions pr"
+			f" ON pr.id = li.purchase_order_id WHERE {where} AND {past(line)}) AS changed",
+			[*params, *key, *params, *key],
+		)
+		return bool(rows[0]["changed"])
+
 	def fetch_invoices(self, ids: list[int]) -> list[PortalInvoice]:
 		"""Invoices by requisition id with their lines (two statements), ordered by id.
 

@@ -12,6 +12,11 @@ portal's server (`GET_LOCK`, see `push_lock_name`), so a push, its 15-minute ret
 button running at once write one row and take one number; a connection lost anywhere in
 the write (MySQL client errors, the SSH tunnel under it) is a ProcureUATConnectionError: the
 portal rolled the transaction back (or it had committed whole), so a retry is idempotent.
+
+Time limits (issue 13): the session carries its own lock wait, statement and idle limits
+(`client.session_limits_sql`), so no session of the sync holds the `invoice_counter` row lock
+or a push lock past them; a push that waits past them (the named lock, a row lock, a
+statement) raises PushBusy: nothing was written, and the invoice stays Pending for the retry.
 """
 
 import hashlib
@@ -39,23 +44,31 @@ LINE_WRITE_COLUMNS = frozenset(
 	"""vendor_id product_id category_id subcategory_id brand_id product_type gst_id image quantity unit_rate uom
 	unit unit_type cost gst_amt total_amt status vendor_approve created_at updated_at created_by updated_by""".split()
 )
-#: MySQL errors of a transaction that may simply be tried again: lock wait timeout, deadlock.
-RETRYABLE_ERRORS = (1205, 1213)
+#: MySQL errors of a transaction that may simply be tried again at once: deadlock.
+RETRYABLE_ERRORS = (1213,)
+#: MySQL/MariaDB errors of a push that waited past the session's limits: lock wait timeout
+#: (1205, `innodb_lock_wait_timeout`), statement time limit (1969, `max_statement_time`), and
+#: deadlocks still there after every attempt (1213). The push stays Pending (PushBusy).
+BUSY_ERRORS = frozenset({1205, 1213, 1969})
 WRITE_ATTEMPTS = 5
 #: MySQL/MariaDB errors meaning the connection is gone: client side (2006 server gone away,
 #: 2013 lost during a query, 2014 out of sync, 2055 lost at a system error, 0 closed) and
 #: server side (1927 connection killed, 1053 server shutting down, 4031 idle disconnect).
 CONNECTION_LOST_ERRORS = frozenset({2006, 2013, 2014, 2055, 0, 1927, 1053, 4031})
-#: Seconds a push waits for another push of the same invoice (or of its amendment chain) to
-#: finish before it gives up and stays Pending for the retry.
+#: Seconds a push waits at most for another push of the same invoice (or of its amendment
+#: chain) to finish before it gives up and stays Pending for the retry; never more than the
+#: session's own lock wait limit (`ConnectionConfig.lock_wait_timeout`), so the wait also
+#: ends before the statement time limit would interrupt it.
 PUSH_LOCK_TIMEOUT_SECONDS = 30
 #: MariaDB's longest user-level lock name.
 LOCK_NAME_LENGTH = 64
 
 
 class PushBusy(ProcureUATConnectionError):
-	"""Another push of the same invoice held the portal's lock for the whole wait; the
-	invoice stays Pending and is pushed again by the retry."""
+	"""The push waited past its limits: another push of the same invoice held the portal's
+	lock for the whole wait, or a row lock (`invoice_counter`) or a statement outlasted the
+	session's limits. Nothing was written; the invoice stays Pending and is pushed again by
+	the retry, which goes on to the next invoice."""
 
 	reason = "push_busy"
 
@@ -133,8 +146,8 @@ class PortalWrites:
 		`PREFIX/YY-YY/NNNN` is taken from `invoice_counter` under a row lock in the same
 		transaction. `updated_at` is the portal's own NOW() (contract: the portal's clock, Asia/
 		Kolkata), never a time from ERPNext's side, so the pull's cursor, which follows
-		`updated_at`, never runs ahead of the portal's clock. Deadlocks and lock wait timeouts
-		are retried four times.
+		`updated_at`, never runs ahead of the portal's clock. Deadlocks are retried four times;
+		a lock wait or statement past the session's limits is not (PushBusy).
 
 		Pushes of one invoice never run at once: the transaction runs under the portal-side
 		named lock of the chain's first invoice (`push_lock_name`), taken before it begins and
@@ -147,7 +160,8 @@ class PortalWrites:
 		InvoiceError when an amendment would move the invoice into another financial year,
 		ProcureUATConnectionError when the portal is gone or the connection is lost during
 		the write (the client is closed; nothing was half-written), PushBusy when another
-		push of the invoice held the lock `PUSH_LOCK_TIMEOUT_SECONDS`, pymysql errors for a
+		push of the invoice held the lock for the whole wait (`_lock_wait`) or a row lock or
+		statement outlasted the session's limits (nothing written), pymysql errors for a
 		value the portal refuses (nothing is left behind: the transaction is rolled back).
 		"""
 		mapped = getattr(self, "registry", ())
@@ -170,29 +184,49 @@ class PortalWrites:
 				self._release_push_lock(lock)
 		except ProcureUATConnectionError:
 			raise
+		except pymysql.err.OperationalError as e:
+			code = e.args[0] if e.args else None
+			if code in BUSY_ERRORS:
+				self.close()  # whatever the session still held goes with it
+				raise PushBusy(
+					f"{header['order_code']}: the portal kept a lock past the session's limits (MySQL error"
+					f" {code}: lock wait {self._lock_wait()} s, statement {self.config.statement_timeout} s);"
+					" nothing was written"
+				) from None
+			if not connection_lost(e):
+				raise
+			self._lost(header["order_code"], e)
 		except Exception as e:
 			if not connection_lost(e):
 				raise
-			self.close()
-			code = e.args[0] if getattr(e, "args", None) else type(e).__name__
-			raise ProcureUATConnectionError(
-				f"connection to the ProcureUAT database was lost while writing {header['order_code']}"
-				f" ({code}); the portal kept all of it or none, and the retry finds its row"
-			) from e
+			self._lost(header["order_code"], e)
+
+	def _lost(self, order_code: str, e: BaseException):
+		"""Close the client and raise ProcureUATConnectionError for a connection lost in the write."""
+		self.close()
+		code = e.args[0] if getattr(e, "args", None) else type(e).__name__
+		raise ProcureUATConnectionError(
+			f"connection to the ProcureUAT database was lost while writing {order_code}"
+			f" ({code}); the portal kept all of it or none, and the retry finds its row"
+		) from e
+
+	def _lock_wait(self) -> int:
+		"""Seconds a push waits for the push lock: `PUSH_LOCK_TIMEOUT_SECONDS`, at most the
+		session's lock wait limit."""
+		return max(0, min(PUSH_LOCK_TIMEOUT_SECONDS, int(self.config.lock_wait_timeout or 10)))
 
 	def _take_push_lock(self, lock: str, order_code: str) -> None:
-		"""`GET_LOCK(lock, PUSH_LOCK_TIMEOUT_SECONDS)` on this connection (one statement);
-		raises PushBusy when it times out."""
-		if self.conn is None:
-			self.open()
+		"""`GET_LOCK(lock, _lock_wait())` on this connection (one statement); raises PushBusy
+		when it times out."""
+		self._ready()
 		self.query_count += 1
+		wait = self._lock_wait()
 		with self.conn.cursor() as cur:
-			cur.execute("SELECT GET_LOCK(%s, %s) AS got", (lock, PUSH_LOCK_TIMEOUT_SECONDS))
+			cur.execute("SELECT GET_LOCK(%s, %s) AS got", (lock, wait))
 			got = cur.fetchone()["got"]
 		if got != 1:
 			raise PushBusy(
-				f"another push of {order_code} (or of its amendment chain) held the portal's lock for"
-				f" {PUSH_LOCK_TIMEOUT_SECONDS} s"
+				f"another push of {order_code} (or of its amendment chain) held the portal's lock for {wait} s"
 			)
 
 	def _release_push_lock(self, lock: str) -> None:

@@ -58,6 +58,7 @@ class DatabaseConnection(Document):
 		connection_name: DF.Data
 		database_name: DF.Data | None
 		host: DF.Data
+		lock_wait_timeout: DF.Int
 		password: DF.Password | None
 		port: DF.Int
 		read_timeout: DF.Int
@@ -67,8 +68,10 @@ class DatabaseConnection(Document):
 		ssh_port: DF.Int
 		ssh_private_key: DF.Password | None
 		ssh_username: DF.Data | None
+		statement_timeout: DF.Int
 		use_ssh_tunnel: DF.Check
 		username: DF.Data | None
+		webhook_secret: DF.Password | None
 	# end: auto-generated types
 
 	def before_validate(self):
@@ -173,6 +176,8 @@ class DatabaseConnection(Document):
 			ssh_host_key=self.ssh_host_key or "",
 			connect_timeout=float(cint(self.connect_timeout) or 10),
 			read_timeout=float(cint(self.read_timeout) or 60),
+			lock_wait_timeout=cint(self.lock_wait_timeout) or 10,
+			statement_timeout=cint(self.statement_timeout) or 30,
 			name=self.name,
 		)
 

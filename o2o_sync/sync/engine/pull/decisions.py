@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from o2o_sync.constants import (
 	ERPNEXT_WINS,
 	F_ACKNOWLEDGEMENT,
+	F_INVOICE_NUMBER,
 	F_ORDER_STATUS,
+	F_PROCUREUAT_ID,
 	F_SYNC_STATUS,
+	F_VENDOR_ID,
 	HELD_CANCELLED_IN_ERPNEXT,
 	HELD_CANCELLED_WITH_PAYMENTS,
 	HELD_DELETED_IN_ERPNEXT,
@@ -97,9 +100,16 @@ class InvoiceDecisions:
 	def _decide(
 		self, inv: PortalInvoice, vendor: Vendor | None, record: MappingRecord, view: dict
 	) -> Outcome:
+		mapped_to = record.purchase_invoice
 		state = self.live_state(record)
 		if state is None:
 			return self._not_in_erpnext(inv, vendor, record, view)
+		if (
+			record.origin == ORIGIN_ERPNEXT
+			and state.docstatus == 1
+			and mapped_to != state.name == inv.order_code
+		):
+			return self._confirm_push(inv, record, state, view)
 
 		if state.docstatus == 2:
 			if inv.is_gone:
@@ -138,9 +148,11 @@ class InvoiceDecisions:
 			)
 		linked = self.port.resolve_amended(inv.order_code) if inv.order_code else None
 		if linked:
-			# A row the push wrote (order_code = invoice name): link it, never create from it.
+			# A row the push wrote (order_code = invoice name): link it, never create from it;
+			# the invoice shows the row's id and number, as after a push ERPNext recorded
 			record.origin, record.purchase_invoice = ORIGIN_ERPNEXT, linked
 			record.snapshot = self._snapshot(view, None)
+			self.port.set_status_fields(linked, self._tracking_of(inv, record))
 			return Outcome(
 				"linked", "Link", f"{invoice_label(inv)} came from ERPNext ({linked}); linked, not created"
 			)
@@ -149,6 +161,30 @@ class InvoiceDecisions:
 			record.snapshot = self._snapshot(view, None)
 			return UNCHANGED
 		return self.create(inv, vendor, record, view)
+
+	@staticmethod
+	def _tracking_of(inv: PortalInvoice, record: MappingRecord) -> dict:
+		"""The Purchase Invoice's portal id, vendor id and invoice number of a row it pushed."""
+		return {
+			F_PROCUREUAT_ID: inv.id,
+			F_VENDOR_ID: record.procureuat_vendor_id,
+			F_INVOICE_NUMBER: inv.invoice_number,
+		}
+
+	def _confirm_push(self, inv: PortalInvoice, record: MappingRecord, state, view: dict) -> Outcome:
+		"""The row carries the name of the mapping's live amendment, which the mapping did not
+		know: the amendment's push reached the portal, and ERPNext was stopped before it
+		recorded it (between the two commits). Not a portal edit: record it as the push would
+		have (snapshot of the row as written, the invoice's portal id and number)."""
+		record.snapshot = self._snapshot(view, state.view)
+		record.conflict_fields = None
+		self.port.set_status_fields(state.name, self._tracking_of(inv, record))
+		return Outcome(
+			"linked",
+			"Link",
+			f"{invoice_label(inv)} holds {state.name} as its push wrote it; ERPNext had not recorded"
+			" that push (stopped after the portal's commit): recorded now",
+		)
 
 	def create(
 		self, inv: PortalInvoice, vendor, record: MappingRecord, view: dict, link_existing=True

@@ -64,12 +64,24 @@ class PushEngine:
 	"""Pushes ERPNext's invoices to the portal. `port` is the ERPNext side of the push
 	(`frappe_port.FrappePushPort` or an in-memory one), `client` a ProcureUATClient."""
 
-	def __init__(self, port, client, settings: PushSettings, clock=datetime.now, registry=columns.REGISTRY):
+	def __init__(
+		self,
+		port,
+		client,
+		settings: PushSettings,
+		clock=datetime.now,
+		registry=columns.REGISTRY,
+		is_stopping=None,
+	):
 		self.port = port
 		self.client = client
 		self.settings = settings
 		self.clock = clock
 		self.registry = tuple(registry)  # the run's column registry, field maps included
+		#: `is_stopping(error)`: True for an error that stops the job from outside (RQ's job
+		#: timeout) or is ERPNext's database failing, not the invoice: the push is not marked
+		#: Failed for it; the job keeps the invoice Pending (`jobs`). Default: none is.
+		self.is_stopping = is_stopping or (lambda error: False)
 
 	def _log(self, operation, status, message, name, portal_id=None, tb=None, started=None):
 		self.port.write_logs(
@@ -138,6 +150,8 @@ class PushEngine:
 			self._stays_pending(name, e, started)
 			raise
 		except Exception as e:
+			if self.is_stopping(e):
+				raise  # not about the invoice: it stays Pending (the job says so) and is retried
 			message = (
 				str(e)
 				if isinstance(e, O2OSyncError)
