@@ -12,6 +12,7 @@ import os
 import pstats
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -101,7 +102,8 @@ def print_profile(profiler):
 
 
 class Worker:
-	"""`bench worker --queue short,default` of this bench, as a child process group of ours.
+	"""`bench worker --queue <queues>` (default short,default) of this bench, as a child process
+	group of ours.
 
 	With `bytecode`, the worker may cache compiled modules (in a private directory, removed
 	on `stop()`) even when the environment says PYTHONDONTWRITEBYTECODE: RQ forks a fresh
@@ -109,8 +111,13 @@ class Worker:
 	ERPNext's sources again (about 0.6 s a job), which no deployed bench does.
 	"""
 
-	def __init__(self, bytecode: bool = True):
+	#: what the child runs: `frappe worker --queue <queues>` (subclasses: the web server, the scheduler)
+	def args(self) -> list[str]:
+		return ["worker", "--queue", self.queues]
+
+	def __init__(self, bytecode: bool = True, queues: str = "short,default"):
 		self.bytecode = bytecode
+		self.queues = queues
 		self.proc = None
 		self.log_path = None
 		self.cache_dir = None
@@ -118,15 +125,9 @@ class Worker:
 	def start(self) -> "Worker":
 		import frappe
 
-		bench = shutil.which("bench") or os.path.expanduser("~/.local/bin/bench")
-		if os.path.exists(bench):
-			cmd, cwd = [bench, "worker", "--queue", "short,default"], frappe.utils.get_bench_path()
-		else:  # what `bench worker` runs
-			cmd = [sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "worker"]
-			cmd, cwd = (
-				[*cmd, "--queue", "short,default"],
-				os.path.join(frappe.utils.get_bench_path(), "sites"),
-			)
+		# what `bench worker` runs, with this process's Python and environment (a bench of our own)
+		cmd = [sys.executable, "-m", "frappe.utils.bench_helper", "frappe", *self.args()]
+		cwd = os.path.join(frappe.utils.get_bench_path(), "sites")
 		env = dict(os.environ)
 		env.pop("CI", None)  # Frappe's execute_job sets in_test under CI: the push would not be async
 		if self.bytecode:
@@ -173,6 +174,46 @@ class Worker:
 		if self.cache_dir:
 			shutil.rmtree(self.cache_dir, ignore_errors=True)
 			self.cache_dir = None
+
+
+class WebServer(Worker):
+	"""`bench serve` of this site on a free port (no reloader), as a child process group."""
+
+	def __init__(self, bytecode: bool = True):
+		super().__init__(bytecode)
+		with socket.socket() as sock:
+			sock.bind(("127.0.0.1", 0))
+			self.port = sock.getsockname()[1]
+
+	def args(self) -> list[str]:
+		import frappe
+
+		return ["--site", frappe.local.site, "serve", "--port", str(self.port), "--noreload"]
+
+	def start(self) -> "WebServer":
+		"""Start it and wait (at most a minute) until it answers HTTP."""
+		super().start()
+		deadline = time.monotonic() + 60
+		while time.monotonic() < deadline:
+			try:
+				with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+					return self
+			except OSError:
+				if not self.alive():
+					break
+				time.sleep(0.2)
+		raise RuntimeError(f"bench serve did not answer on port {self.port}:\n{self.log_tail()}")
+
+	@property
+	def url(self) -> str:
+		return f"http://127.0.0.1:{self.port}"
+
+
+class Scheduler(Worker):
+	"""`bench schedule`: the bench's own scheduler (a tick a minute), as a child process group."""
+
+	def args(self) -> list[str]:
+		return ["schedule"]
 
 
 # ---------------------------------------------------------------- report
