@@ -37,8 +37,10 @@ def scheduled_sync_from_external() -> dict | None:
 def probe_enabled() -> bool:
 	"""O2O Sync Settings' **Check the Portal Every Minute** (`probe_portal_changes`): on by
 	default (a site that never stored it reads on; the `probe_on_by_default` patch stores it)."""
-	value = frappe.db.get_value("Singles", {"doctype": SETTINGS, "field": PROBE_FIELD}, "value")
-	return value is None or bool(cint(value))
+	stored = frappe.db.sql(
+		"select value from `tabSingles` where doctype = %s and field = %s", (SETTINGS, PROBE_FIELD)
+	)
+	return not stored or bool(cint(stored[0][0]))
 
 
 def probe_portal_changes() -> dict | None:
