@@ -223,7 +223,8 @@ def table_row(figure, value, target, ok):
 	return (figure, value, target, "-" if ok is None else ("yes" if ok else "NO"))
 
 
-def table(results: dict) -> str:
+def table(results: dict, extra_rows: list[tuple] = ()) -> str:
+	"""The report's table of `results`, then `extra_rows` (`table_row` tuples)."""
 	rows = []
 	p = results.get("pull")
 	if p:
@@ -331,6 +332,7 @@ def table(results: dict) -> str:
 		rows.append(
 			table_row("5 worker caches bytecode", "yes" if lat["worker_bytecode"] else "no", "", None)
 		)
+	rows += list(extra_rows)
 	widths = [max(len(str(r[i])) for r in [("figure", "value", "target", "ok"), *rows]) for i in range(4)]
 	fmt = "  ".join(f"{{:<{w}}}" for w in widths)
 	lines = [fmt.format("figure", "value", "target", "ok"), fmt.format(*("-" * w for w in widths))]

@@ -25,6 +25,14 @@ What it measures (and prints, and returns as a dict):
    stopped here): from the submit's commit to the row being visible in the portal
    database, polled every 10 ms. Target p95 < 1 s.
 
+6. The minute's probe after a pull, nothing changed since (`scheduler.probe_portal_changes`):
+   portal statements and milliseconds per probe. Target: 1 statement, < 50 ms.
+7. Probe latency: a new or edited portal invoice to the Purchase Invoice in ERPNext, with the
+   bench's own scheduler (`bench schedule`) and a worker on every queue, each write at a
+   random moment of the minute. Target p95 ≤ 75 s.
+8. Webhook latency: the same, by a signed call to `o2o_sync.api.portal_changed` through a
+   real `bench serve` and a worker. Target p95 ≤ 10 s.
+
 For the run the site gets INR as its default currency and buying price list (see
 `scenarios.IndianDefaults`; the old values are put back), and the worker may cache bytecode
 (see `harness.Worker`; `worker_bytecode=False` measures without).
@@ -42,8 +50,10 @@ import traceback
 
 import frappe
 
+from o2o_sync.benchmarks import latency_figures
 from o2o_sync.benchmarks.environment import require_test_site, setup_environment
 from o2o_sync.benchmarks.harness import Worker, details, now, table
+from o2o_sync.benchmarks.latency_figures import bench_probe_cost, bench_probe_latency, bench_webhook_latency
 from o2o_sync.benchmarks.pull_figures import bench_pull, bench_queries
 from o2o_sync.benchmarks.push_figures import bench_push_latency, bench_submit_overhead
 from o2o_sync.benchmarks.scenarios import IndianDefaults, prepare, set_enabled
@@ -55,6 +65,9 @@ def run(
 	n_push: int = 50,
 	n_latency: int = 100,
 	probe_invoices: int = 200,
+	n_probe_cost: int = 20,
+	n_probe_latency: int = 5,
+	n_webhook_latency: int = 20,
 	seed: int = 20261121,
 	profile: bool = False,
 	worker_bytecode: bool = True,
@@ -67,7 +80,10 @@ def run(
 	from submit to portal row; `probe_invoices` invoices per line count for the
 	queries-per-batch figure; `seed` for the portal data; `profile` runs the pull under
 	cProfile and prints its top functions (the pull's time is then inflated);
-	`worker_bytecode` lets the worker cache compiled modules (see `harness.Worker`).
+	`worker_bytecode` lets the worker cache compiled modules (see `harness.Worker`);
+	`n_probe_cost` unchanged probes timed, `n_probe_latency` invoices brought in by the minute's
+	probe (the bench's scheduler and a worker: about a minute each), `n_webhook_latency` by the
+	signed webhook (a web server and a worker); see `latency_figures`. 0 leaves a figure out.
 	Raises frappe.ValidationError on a site without `allow_tests` (it builds companies,
 	settings and site defaults of its own).
 	"""
@@ -97,6 +113,17 @@ def run(
 			worker = Worker(bytecode=worker_bytecode)
 			queued = results.get("submit", {}).get("queued", [])
 			results["latency"] = bench_push_latency(ctx, worker, n=n_latency, queued=queued)
+			worker.stop()
+			worker = None
+		if n_probe_cost:
+			results["probe_cost"] = bench_probe_cost(env, n=n_probe_cost)
+			print("probe cost done", flush=True)
+		if n_webhook_latency:
+			results["webhook_latency"] = bench_webhook_latency(env, n=n_webhook_latency)
+			print("webhook latency done", flush=True)
+		if n_probe_latency:
+			results["probe_latency"] = bench_probe_latency(env, n=n_probe_latency, seed=seed)
+			print("probe latency done", flush=True)
 	except Exception:
 		failed = True
 		traceback.print_exc()
@@ -119,7 +146,7 @@ def run(
 	print()
 	print(details(results))
 	print()
-	print(table(results))
+	print(table(results, latency_figures.rows(results)))
 	print(f"(whole benchmark: {results['total_s']} s)", flush=True)
 	if failed:
 		raise SystemExit(1)
