@@ -6,6 +6,7 @@ connection, outliving the forked job processes, reopened when it died; see
 """
 
 import hashlib
+import time
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -27,6 +28,9 @@ from o2o_sync.sync.notifications import notify_held_quietly
 PULL_LOCK = "o2o_sync_pull"
 #: MariaDB's longest user-level lock name
 LOCK_NAME_LENGTH = 64
+#: Seconds a webhook job (`pull_requisitions`) goes on taking ids: well inside the short
+#: queue's 300 s
+WEBHOOK_JOB_SECONDS = 120
 
 
 def pull_lock_name() -> str:
@@ -291,9 +295,12 @@ def pull_requisitions(connection: str) -> dict:
 	from o2o_sync.sync import webhook_queue
 
 	frappe.set_user("Administrator")  # queued by a guest's signed call: the sync's own job
+	started = time.monotonic()
 	total = runs = 0
 	last: dict = {}
-	while ids := webhook_queue.drain(connection):
+	# bounded well inside the short queue's timeout: ids still waiting after it keep the flag,
+	# and the next call, finding no job queued or running, queues one (`webhook_queue.add`)
+	while time.monotonic() - started < WEBHOOK_JOB_SECONDS and (ids := webhook_queue.drain(connection)):
 		total, runs = total + len(ids), runs + 1
 		last = retry_pull(ids)
 	return {"requisitions": total, "runs": runs, **last}
