@@ -57,7 +57,28 @@ def test_state_changing_whitelisted_methods_are_post_only():
 	assert not not_post_only, "whitelisted methods a GET may call:\n" + "\n".join(not_post_only)
 
 
-def test_no_whitelisted_method_is_open_to_guests():
+#: the one method open to guests: the portal's signed webhook (issue 13), whose signature is
+#: its authentication; it must stay POST only and rate-limited
+SIGNED_FOR_GUESTS = {"o2o_sync/api.py:portal_changed"}
+
+
+def _rate_limited(where: str) -> bool:
+	path, name = where.split(":")
+	for node in ast.walk(ast.parse((APP.parent / path).read_text())):
+		if isinstance(node, ast.FunctionDef) and node.name == name:
+			return any(
+				isinstance(d, ast.Call) and getattr(d.func, "id", getattr(d.func, "attr", "")) == "rate_limit"
+				for d in node.decorator_list
+			)
+	return False
+
+
+def test_no_whitelisted_method_is_open_to_guests_but_the_signed_webhook():
+	open_to_guests = set()
 	for where, decorator in _whitelist_calls():
-		if isinstance(decorator, ast.Call):
-			assert not any(k.arg == "allow_guest" for k in decorator.keywords), where
+		if isinstance(decorator, ast.Call) and any(k.arg == "allow_guest" for k in decorator.keywords):
+			open_to_guests.add(where)
+	assert open_to_guests == SIGNED_FOR_GUESTS
+	for where in SIGNED_FOR_GUESTS:
+		assert _rate_limited(where), where
+		assert _methods(dict(_whitelist_calls())[where]) == ["POST"], where
