@@ -246,3 +246,39 @@ class TestPushLimits(FrappeTestCase):
 			with other.cursor() as cur:
 				cur.execute("DELETE FROM `tabSync Mapping` WHERE name = 'job-mapping'")
 			other.close()
+
+	def test_a_push_stopped_by_rqs_job_timeout_stays_pending_and_is_sent_again(self):
+		from rq.timeouts import JobTimeoutException
+
+		from o2o_sync.sync.portal.client import ProcureUATClient
+
+		pi = self.submitted()
+		stop = JobTimeoutException("Task exceeded maximum timeout value (300 seconds)")
+		with patch.object(ProcureUATClient, "write_invoice", side_effect=stop):
+			with self.assertRaises(JobTimeoutException):
+				jobs.push_invoice(pi.name)
+		frappe.db.rollback()  # what the job runner does with a failed job
+		self.assertEqual(self.status(pi.name), "Pending")  # not Failed
+		[why] = self.logs(pi.name, "Push", "Failed")
+		self.assertIn("stopped before it finished (JobTimeoutException", why)
+		self.assertIn("it stays Pending and is retried", why)
+		retry_pending_pushes(older_than_seconds=0)
+		self.assertEqual(self.status(pi.name), "Synced")
+		self.assertEqual(len(self.portal_rows(pi.name)), 1)
+
+	def test_retry_leaves_an_invoice_whose_own_push_job_is_queued_to_that_job(self):
+		pi = self.submitted()
+		job_id = f"o2o_sync::push::{pi.name}"
+		frappe.enqueue(  # queued on a queue no worker of this test listens to
+			"o2o_sync.sync.jobs.push_invoice", queue="short", job_id=job_id, invoice_name=pi.name
+		)
+		try:
+			found = retry_pending_pushes(older_than_seconds=0)
+		finally:
+			from frappe.utils.background_jobs import get_job
+
+			if job := get_job(job_id):
+				job.delete()
+		self.assertGreaterEqual(found["in_flight"], 1)
+		self.assertEqual(self.status(pi.name), "Pending")
+		self.assertEqual(self.portal_rows(pi.name), [])
