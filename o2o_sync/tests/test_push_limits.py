@@ -282,3 +282,5 @@ class TestPushLimits(FrappeTestCase):
 		self.assertGreaterEqual(found["in_flight"], 1)
 		self.assertEqual(self.status(pi.name), "Pending")
 		self.assertEqual(self.portal_rows(pi.name), [])
+		retry_pending_pushes(older_than_seconds=0)  # its job gone: the retry sends it (no Pending left behind)
+		self.assertEqual(self.status(pi.name), "Synced")
