@@ -282,5 +282,6 @@ class TestPushLimits(FrappeTestCase):
 		self.assertGreaterEqual(found["in_flight"], 1)
 		self.assertEqual(self.status(pi.name), "Pending")
 		self.assertEqual(self.portal_rows(pi.name), [])
-		retry_pending_pushes(older_than_seconds=0)  # its job gone: the retry sends it (no Pending left behind)
+		# its job gone, the retry sends it: no Pending invoice is left behind for other tests
+		retry_pending_pushes(older_than_seconds=0)
 		self.assertEqual(self.status(pi.name), "Synced")
