@@ -2,7 +2,9 @@
 
 It keeps Purchase Invoices, Suppliers, Items and Sync Mappings in dicts, computes
 totals the way ERPNext does for these invoices (amount = qty × rate rounded to the
-paisa; each GST row = Σ amount × rate / 100, rounded once), and rolls back a savepoint
+paisa; a pulled invoice's GST rows "Actual", each the Σ of the lines' shares as
+`rules.pulled_gst_rows` writes them; one keyed by hand "On Net Total", Σ amount × rate / 100
+rounded once per row), and rolls back a savepoint
 by restoring a deep copy. What it writes follows the engine's `rules`, as the Frappe port's.
 
 Transactions as MariaDB keeps them: a transaction starts with the first write after a
@@ -19,7 +21,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from o2o_sync.constants import F_INVOICE_NUMBER, F_ITEM_ID, F_PROCUREUAT_ID, F_SYNC_STATUS, FAILED, SYNCED
-from o2o_sync.sync.model import columns, rules
+from o2o_sync.sync.model import columns, gst, rules
 from o2o_sync.sync.model.errors import InvoiceError, TransientError
 from o2o_sync.sync.model.mapping import ItemInfo
 from o2o_sync.sync.model.port import InvoiceState, LogEntry, MappingRecord
@@ -207,25 +209,33 @@ class InMemoryPort:
 	def _state(self, name):
 		doc = self.s.invoices[name]
 		net = sum((r2(Decimal(i["qty"]) * i["rate"]) for i in doc["items"]), Decimal(0))
-		gst = Decimal(0)
-		for _account in doc["tax_accounts"].values():
-			share = Decimal(2) if len(doc["tax_accounts"]) == 2 else Decimal(1)
-			gst += r2(
-				sum(
-					(
-						r2(Decimal(i["qty"]) * i["rate"]) * (i["gst_rate"] or 0) / 100 / share
-						for i in doc["items"]
-					),
-					Decimal(0),
+		by_account = {}
+		for kind, account in doc["tax_accounts"].items():
+			if "gst_split" in doc:  # written by the pull: "Actual" rows of the lines' shares
+				shares = (
+					gst.line_shares(r2(i["gst_amt"]), doc["gst_split"]).get(kind, 0) for i in doc["items"]
 				)
-			)
+				amount = sum(shares, Decimal(0))
+			else:  # keyed by hand: "On Net Total" rows, rounded once per row
+				amount = r2(
+					sum(
+						(
+							r2(Decimal(i["qty"]) * i["rate"]) * gst.account_rate(kind, i["gst_rate"]) / 100
+							for i in doc["items"]
+						),
+						Decimal(0),
+					)
+				)
+			by_account[account] = by_account.get(account, Decimal(0)) + amount
+		gst_total = sum(by_account.values(), Decimal(0))
 		return InvoiceState(
 			name=name,
 			docstatus=doc["docstatus"],
 			net_total=net,
-			gst_total=gst,
-			grand_total=net + gst,
-			outstanding_amount=doc.get("outstanding", net + gst),
+			gst_total=gst_total,
+			grand_total=net + gst_total,
+			outstanding_amount=doc.get("outstanding", net + gst_total),
+			gst_by_account=by_account,
 			has_payments=doc.get("paid", False),
 			view=self._view(doc),
 			amended_from=doc.get("amended_from"),
@@ -333,6 +343,7 @@ class InMemoryPort:
 						row.setdefault("extra", {})[field] = by_line[row[F_ITEM_ID]][field]
 		if rules.rewrites_gst_rows(groups):
 			doc["tax_accounts"] = dict(spec.tax_accounts)
+			doc["gst_split"] = spec.gst_split
 		return self._state(name)
 
 	def get_invoice(self, name):

@@ -158,9 +158,10 @@ def test_both_sides_making_the_same_change_is_no_conflict(w):
 	w.portal.edit(rid, remark="deliver to gate 2")
 	assert counts_of(w.pull()) == {}
 	assert w.mapping(rid).status == SYNCED and w.doc(rid)["remarks"] == "deliver to gate 2"
-	# the same line change on both sides
+	# the same line change on both sides: in ERPNext the line and its GST (a pulled invoice's
+	# GST rows are "Actual", the portal's amounts: a person edits them along with the line)
 	doc = w.doc(rid)
-	doc["items"][0].update(qty=2, rate=D("100.000000"))
+	doc["items"][0].update(qty=2, rate=D("100.000000"), gst_amt=D("36.00"))
 	w.portal.edit_line(w.portal.line_ids(rid)[0], quantity=2, cost="200.00", gst_amt="36.00")
 	assert counts_of(w.pull()) == {}
 	assert w.mapping(rid).status == SYNCED

@@ -36,6 +36,9 @@ from o2o_sync.constants import (
 # status columns keep moving after submission).
 _SYNC_OWNED = {"read_only": 1, "no_copy": 1, "allow_on_submit": 1}
 
+#: Child doctype of the Purchase Invoice's tax rows.
+PURCHASE_TAXES_AND_CHARGES = "Purchase Taxes and Charges"
+
 # (doctype, fieldname, property, value, property_type)
 PROPERTY_SETTERS = (
 	# a pulled line has `rate = cost / quantity`; two decimals would turn ₹100 over 7 units into
@@ -144,6 +147,22 @@ def get_custom_fields() -> dict:
 				"in_standard_filter": 1,
 			},
 		],
+		# ERPNext's own flag, as Sales Taxes and Charges has it: `calculate_taxes_and_totals`
+		# keeps a row's `item_wise_tax_detail` when it is set (for every doctype). A pulled
+		# invoice's GST rows are "Actual" with the portal's amounts and each line's own rate and
+		# amount in that detail (contract, "Pull": totals).
+		PURCHASE_TAXES_AND_CHARGES: [
+			{
+				"fieldname": "dont_recompute_tax",
+				"fieldtype": "Check",
+				"label": "Dont Recompute tax",
+				"default": "0",
+				"hidden": 1,
+				"read_only": 1,
+				"print_hide": 1,
+				"insert_after": "item_wise_tax_detail",
+			},
+		],
 		ITEM: [
 			{
 				"fieldname": F_PRODUCT_ID,
@@ -161,7 +180,11 @@ def get_custom_fields() -> dict:
 
 def install_custom_fields():
 	"""Create the custom fields, or bring existing ones up to date."""
-	create_custom_fields(get_custom_fields(), update=True)
+	fields = {}
+	for doctype, dfs in get_custom_fields().items():
+		standard = {df.fieldname for df in frappe.get_meta(doctype).fields if not df.get("is_custom_field")}
+		fields[doctype] = [df for df in dfs if df["fieldname"] not in standard]  # ERPNext's own wins
+	create_custom_fields(fields, update=True)
 
 
 def remove_custom_fields():

@@ -350,7 +350,7 @@ class ConflictResolver:
 		if state.docstatus == 1:
 			self.port.cancel_invoice(state.name)
 		new = self.port.amend_invoice(state.name, want)
-		note = spec.check_totals(inv, want, new.net_total, new.gst_total)
+		note = spec.check_totals(inv, want, new.net_total, new.gst_total, **spec.totals_of(new))
 		self.port.submit_invoice(new.name)
 		self.port.set_status_fields(new.name, linked_fields(want))
 		record.purchase_invoice = new.name

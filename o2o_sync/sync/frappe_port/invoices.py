@@ -1,5 +1,6 @@
 """The port's Purchase Invoices: reading them for the engine, writing what the pull decided."""
 
+import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,10 @@ from o2o_sync.sync.model.port import InvoiceState
 from o2o_sync.sync.model.records import InvoiceSpec, SpecLine
 
 TAX_LABELS = {"cgst": "CGST", "sgst": "SGST", "igst": "IGST"}
+#: ERPNext's flag (read by `calculate_taxes_and_totals` for every doctype; a field of Sales
+#: Taxes and Charges, installed on Purchase Taxes and Charges by `setup.custom_fields`): the row
+#: keeps its `item_wise_tax_detail`; an "Actual" row keeps its `tax_amount` anyway.
+DONT_RECOMPUTE_TAX = "dont_recompute_tax"
 
 
 def rupees(value) -> Decimal:
@@ -72,8 +77,17 @@ def invoice_view(doc, registry=columns.REGISTRY) -> dict:
 			]
 			for row in doc.items
 		],
-		"taxes": [[t.account_head, t.charge_type, _num(t.rate)] for t in doc.taxes],
+		"taxes": [_tax_view(t) for t in doc.taxes],
 	}
+
+
+def _tax_view(tax) -> list:
+	"""A tax row in the ERPNext view: account, charge type, rate, and the amount when the row
+	keeps its own (a pulled GST row, `dont_recompute_tax`): an edit of it is an ERPNext edit."""
+	view = [tax.account_head, tax.charge_type, _num(tax.rate)]
+	if tax.get(DONT_RECOMPUTE_TAX):
+		view.append(_num(tax.tax_amount))
+	return view
 
 
 class Invoices:
@@ -84,14 +98,12 @@ class Invoices:
 
 	def _state(self, doc) -> InvoiceState:
 		accounts = self._gst_heads()
-		gst_total = sum(
-			(
-				rupees(t.base_tax_amount_after_discount_amount)
-				for t in doc.taxes
-				if t.account_head in accounts
-			),
-			Decimal(0),
-		)
+		by_account: dict[str, Decimal] = {}
+		for t in doc.taxes:
+			if t.account_head in accounts:
+				amount = rupees(t.base_tax_amount_after_discount_amount)
+				by_account[t.account_head] = by_account.get(t.account_head, Decimal(0)) + amount
+		gst_total = sum(by_account.values(), Decimal(0))
 		has_payments = False
 		if doc.docstatus == 1:
 			has_payments = bool(
@@ -111,6 +123,7 @@ class Invoices:
 			view=invoice_view(doc, self.registry),
 			is_return=bool(doc.is_return),
 			amended_from=doc.amended_from,
+			gst_by_account=by_account,
 			# Frappe keeps `modified` naive in the System Settings time zone
 			modified=get_datetime(doc.modified).replace(tzinfo=ZoneInfo(get_system_timezone()))
 			if doc.modified
@@ -170,18 +183,22 @@ class Invoices:
 
 	@staticmethod
 	def _tax_rows(spec: InvoiceSpec) -> list[dict]:
-		"""The GST rows of a spec: one per account, "On Net Total" at rate 0 (the Item Tax
-		Templates carry the rates)."""
+		"""The GST rows of a spec (`rules.pulled_gst_rows`): one per account, "Actual" with the
+		portal lines' amount, its item-wise tax detail written with ERPNext's own
+		`dont_recompute_tax` (see `setup.custom_fields`), so ERPNext keeps both on validate:
+		each line's rate and amount, totals equal to the portal's to the paisa."""
 		return [
 			{
-				"charge_type": rules.ON_NET_TOTAL,
-				"account_head": account,
-				"rate": 0,
-				"description": TAX_LABELS[kind],
+				"charge_type": rules.ACTUAL,
+				"account_head": row.account,
+				"tax_amount": flt(row.amount, 2),
+				"description": TAX_LABELS[row.kind],
 				"category": "Total",
 				"add_deduct_tax": "Add",
+				DONT_RECOMPUTE_TAX: 1,
+				"item_wise_tax_detail": json.dumps(row.item_wise, separators=(",", ":")),
 			}
-			for kind, account in spec.tax_accounts.items()
+			for row in rules.pulled_gst_rows(spec)
 		]
 
 	def _check_templates(self, doc, spec: InvoiceSpec):
@@ -308,6 +325,9 @@ class Invoices:
 				row = existing.pop(rules.item_row_key(item.procureuat_item_id, item.item_code), None)
 				if row is not None:
 					# keep what the portal does not map: an accountant's cost centre, project, account
+					for field in rules.PRICING_FIELDS:
+						if field not in item.extra:  # a field map's value is the portal's
+							row.set(field, None)
 					# a mapped line field (field maps) only when its own group is taken
 					row.update(
 						{

@@ -42,11 +42,8 @@ class PushReads:
 		if not frappe.db.exists(PURCHASE_INVOICE, name):
 			return None
 		doc = frappe.get_doc(PURCHASE_INVOICE, name)
-		gst_rows = [
-			(t.account_head, t.charge_type, _rate(t.rate))
-			for t in doc.taxes
-			if t.account_head in self.gst_accounts
-		]
+		gst_taxes = [t for t in doc.taxes if t.account_head in self.gst_accounts]
+		gst_rows = [(t.account_head, t.charge_type, _rate(t.rate)) for t in gst_taxes]
 		products = dict(
 			frappe.get_all(
 				ITEM,
@@ -56,26 +53,34 @@ class PushReads:
 			)
 		)
 		line_maps = field_maps.pushed_columns(columns.ORDER_ITEMS, self.registry)
-		lines = []
+		bases = []
 		for row in doc.items:
 			item_rates = json.loads(row.item_tax_rate) if row.item_tax_rate else {}
 			item_rates = {a: _rate(r) for a, r in item_rates.items() if a in self.gst_accounts}
-			rate = rules.line_gst_rate(gst_rows, item_rates)
-			net = rupees(row.base_net_amount)
-			lines.append(
-				PushLine(
-					idx=row.idx,
-					item_code=row.item_code,
-					qty=Decimal(str(flt(row.qty, 6))),
-					rate=Decimal(str(flt(row.net_rate or row.rate, 6))),
-					net_amount=net,
-					gst_amount=rules.gst_amount(net, rate),
-					gst_rate=rate,
-					product_id=int(products.get(row.item_code) or 0) or None,
-					uom=row.uom,
-					extra={c.erpnext_field: row.get(c.erpnext_field) for c in line_maps},
-				)
+			bases.append((rupees(row.base_net_amount), item_rates))
+		# each GST row's amount (after any additional discount) shared out over the lines
+		shares = rules.line_gst_shares(
+			bases,
+			[
+				(*row, rupees(t.base_tax_amount_after_discount_amount))
+				for row, t in zip(gst_rows, gst_taxes, strict=True)
+			],
+		)
+		lines = [
+			PushLine(
+				idx=row.idx,
+				item_code=row.item_code,
+				qty=Decimal(str(flt(row.qty, 6))),
+				rate=Decimal(str(flt(row.net_rate or row.rate, 6))),
+				net_amount=net,
+				gst_amount=share,
+				gst_rate=rules.line_gst_rate(gst_rows, item_rates),
+				product_id=int(products.get(row.item_code) or 0) or None,
+				uom=row.uom,
+				extra={c.erpnext_field: row.get(c.erpnext_field) for c in line_maps},
 			)
+			for row, (net, item_rates), share in zip(doc.items, bases, shares, strict=True)
+		]
 		taxes = [
 			PushTax(
 				idx=t.idx,
@@ -111,6 +116,10 @@ class PushReads:
 				c.erpnext_field: doc.get(c.erpnext_field)
 				for c in field_maps.pushed_columns(columns.REQUISITIONS, self.registry)
 			},
+			rounding_adjustment=rupees(payable) - rupees(doc.base_grand_total),
+			discount_residue=rupees(doc.base_grand_total) - rupees(doc.taxes[-1].base_total)
+			if doc.taxes
+			else Decimal(0),
 		)
 
 	def save_push_success(self, name, record, invoice_number):

@@ -44,6 +44,29 @@ def detect_slab(cost: Decimal, gst_amt: Decimal) -> Decimal | None:
 	return best[1] if best else None
 
 
+def line_shares(gst_amt: Decimal, split: str) -> dict[str, Decimal]:
+	"""A portal line's `gst_amt` (rupees to the paisa) by GST account kind.
+
+	Within a state ('cgst', 'sgst'): CGST takes half rounded half-up to the paisa, SGST the
+	rest, so an odd paisa goes to CGST and the two add up to `gst_amt` exactly; across states
+	'igst' takes it all; no GST: {}. Contract, "Pull": totals (each account's amount is the
+	sum of its lines' shares).
+	"""
+	if split == INTRA_STATE:
+		cgst = (gst_amt / 2).quantize(PAISA, rounding=ROUND_HALF_UP)
+		return {"cgst": cgst, "sgst": gst_amt - cgst}
+	if split == INTER_STATE:
+		return {"igst": gst_amt}
+	return {}
+
+
+def account_rate(kind: str, slab: Decimal | None) -> Decimal:
+	"""The rate (percent) an account of `kind` charges at a slab: half for CGST and SGST."""
+	if slab is None:
+		return Decimal(0)
+	return slab / 2 if kind in ("cgst", "sgst") else slab
+
+
 def gst_split(vendor_gstin: str, company_gstin: str) -> str:
 	"""Which GST rows apply: `INTRA_STATE` (CGST+SGST), `INTER_STATE` (IGST) or `NO_GST`.
 

@@ -10,7 +10,7 @@ hexadecimal, thousands grouped wrongly) is refused, never guessed, and NULL is n
 import math
 import re
 import struct
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 PAISA = Decimal("0.01")
 ZERO = Decimal("0")
@@ -168,9 +168,11 @@ def float32_resolution(amount) -> Decimal:
 
 
 def amount_tolerance(amount, per_line: Decimal = PAISA) -> Decimal:
-	"""How far a reconciled amount may be off: `per_line` (₹0.01), or the FLOAT step above ₹1,31,072.
+	"""How far a reconciled amount may be off: `per_line`, or the FLOAT step (rounded up to
+	the paisa) above ₹1,31,072, whichever is larger.
 
-	Contract, "Pull": totals match within ₹0.01 per line, or the FLOAT resolution.
+	Contract, "Pull": totals equal to the paisa (`per_line` ₹0) for amounts a FLOAT holds to
+	the paisa; within the FLOAT resolution beyond.
 	"""
 	if abs(Decimal(str(amount))) > FLOAT_EXACT_LIMIT:
 		return max(per_line, float32_resolution(amount).quantize(PAISA, rounding="ROUND_UP"))
@@ -180,3 +182,29 @@ def amount_tolerance(amount, per_line: Decimal = PAISA) -> Decimal:
 def beyond_float_precision(amount) -> bool:
 	"""True when a FLOAT column cannot hold `amount` (rupees) to the paisa."""
 	return abs(Decimal(str(amount))) > FLOAT_EXACT_LIMIT
+
+
+def share_out(total: Decimal, weights: list[Decimal], tie_break: list | None = None) -> list[Decimal]:
+	"""Share `total` (rupees to the paisa) over `weights` by the largest remainder.
+
+	Each share starts as its quota `total × weight / Σ weights` rounded down to the paisa;
+	the paise left over go, one each, to the shares with the largest remainders; on a tie to
+	the one with the smaller `tie_break` value, then the earlier one. The shares add up to
+	`total` exactly and each is within ₹0.01 of its quota. Weights summing to zero: shared in
+	equal parts. Returns [] for no weights. Contract, "Push": a GST row's amount over the lines.
+	"""
+	if not weights:
+		return []
+	total = Decimal(total).quantize(PAISA, rounding=ROUND_HALF_UP)
+	weights = [Decimal(w) for w in weights]
+	whole = sum(weights, ZERO)
+	if whole == 0:
+		weights, whole = [Decimal(1)] * len(weights), Decimal(len(weights))
+	quotas = [total * w / whole for w in weights]
+	shares = [q.quantize(PAISA, rounding=ROUND_FLOOR) for q in quotas]
+	left = int((total - sum(shares, ZERO)) / PAISA)
+	ties = tie_break or [0] * len(quotas)
+	order = sorted(range(len(quotas)), key=lambda i: (-(quotas[i] - shares[i]), ties[i], i))
+	for i in order[:left]:
+		shares[i] += PAISA
+	return shares

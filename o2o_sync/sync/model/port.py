@@ -71,7 +71,8 @@ class InvoiceState:
 	"""A Purchase Invoice as the engine sees it after ERPNext computed it.
 
 	`view` is the canonical dict of mapped fields (see `ERPNextPort.insert_invoice`),
-	`gst_total` the sum of the company's CGST/SGST/IGST rows (TDS left out). `modified` is
+	`gst_total` the sum of the company's CGST/SGST/IGST rows (TDS left out), `gst_by_account`
+	the same by account. `modified` is
 	the document's last change, an aware datetime in the site's time zone (Frappe keeps
 	`modified` naive in the System Settings time zone; the port attaches it).
 	"""
@@ -87,6 +88,8 @@ class InvoiceState:
 	is_return: bool = False
 	amended_from: str | None = None
 	modified: datetime | None = None
+	#: GST account -> the amount of its rows (rupees), TDS left out
+	gst_by_account: dict = field(default_factory=dict)
 
 
 @dataclass

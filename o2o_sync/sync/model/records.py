@@ -122,12 +122,20 @@ class SpecLine:
 
 @dataclass(frozen=True)
 class ExpectedTotals:
-	"""The portal's totals a pulled invoice must reconcile to (contract, "Pull": totals)."""
+	"""The portal's totals a pulled invoice must reconcile to (contract, "Pull": totals):
+	rupees, each line's amounts rounded half-up to the paisa and then summed. `by_account`
+	maps each GST account to the sum of its lines' shares (`gst.line_shares`); `tolerance`
+	is ₹0 unless an amount is beyond a FLOAT's paisa (then the FLOAT resolution)."""
 
 	net_total: Decimal
 	gst_total: Decimal
 	tolerance: Decimal
 	beyond_float: bool = False
+	by_account: dict = field(default_factory=dict)
+
+	@property
+	def grand_total(self) -> Decimal:
+		return self.net_total + self.gst_total
 
 
 @dataclass
@@ -211,3 +219,10 @@ class PushInvoice:
 	outstanding_amount: Decimal = Decimal(0)
 	docstatus: int = 1
 	extra: dict = field(default_factory=dict)  # mapped Purchase Invoice fields the push writes, by fieldname
+	#: ERPNext's rounded total minus its grand total (rupees; 0 when rounding is off): the
+	#: portal's lines add up to the grand total, the supplier is owed the rounded total
+	rounding_adjustment: Decimal = Decimal(0)
+	#: ERPNext's grand total minus its last tax row's running total (rupees): the paise an
+	#: additional discount on the grand total leaves when ERPNext spreads it (booked to Round
+	#: Off by ERPNext); 0 otherwise. Neither a line's net amount nor a GST row holds it.
+	discount_residue: Decimal = Decimal(0)

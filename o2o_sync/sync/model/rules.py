@@ -6,6 +6,7 @@ ERPNext; what it writes and how it reads a figure is decided here:
 - how a new Supplier is named when the vendor's name is taken, and which names it cannot take;
 - what a portal edit may change on a draft Purchase Invoice and what it keeps;
 - the Item Tax Template a GST slab gets on which accounts;
+- the GST rows of a pulled invoice (amounts and item-wise detail);
 - the GST of each line the push sends, and what the supplier is owed.
 
 Amounts are Decimal rupees, rates Decimal percent.
@@ -13,11 +14,12 @@ Amounts are Decimal rupees, rates Decimal percent.
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from o2o_sync.sync.model import gst
 from o2o_sync.sync.model.errors import InvoiceError
-from o2o_sync.sync.model.money import shown
+from o2o_sync.sync.model.money import share_out, shown
 from o2o_sync.sync.model.records import InvoiceSpec, Vendor
 
 # ---------------------------------------------------------------- Suppliers
@@ -112,6 +114,20 @@ def item_row_key(procureuat_item_id: int | None, item_code: str):
 	return procureuat_item_id or (FREIGHT_KEY, item_code)
 
 
+#: Purchase Invoice Item fields ERPNext derives from a row's rate and the Item's price (the
+#: buying price list's rate, the margin or discount between them): a portal edit clears them
+#: on a matched row, so ERPNext derives them again from the new rate as for a new row (left
+#: as they were, ERPNext puts the old rate back: price list rate + the old margin).
+PRICING_FIELDS = (
+	"price_list_rate",
+	"margin_type",
+	"margin_rate_or_amount",
+	"rate_with_margin",
+	"discount_percentage",
+	"discount_amount",
+)
+
+
 def item_update_values(values: dict) -> dict:
 	"""The values a portal edit writes on an existing (matched) Purchase Invoice Item:
 	the new row's values without `KEPT_ITEM_FIELDS`."""
@@ -170,6 +186,51 @@ def item_tax_template_rates(split: str, rate: Decimal, accounts: dict) -> list[t
 	return [(accounts["igst"], rate)]
 
 
+# ---------------------------------------------------------------- the GST rows of a pulled invoice
+
+#: Purchase Taxes and Charges `charge_type` of a pulled invoice's GST rows: the amount is the
+#: portal's, ERPNext keeps it (an "On Net Total" row would round once per row, the portal
+#: rounds once per line: contract, "Pull": totals).
+ACTUAL = "Actual"
+
+
+@dataclass(frozen=True)
+class GstRow:
+	"""One GST row of a pulled invoice: its account kind ('cgst', 'sgst', 'igst') and account,
+	its amount (rupees: the sum of the lines' shares) and its item-wise tax detail as ERPNext
+	keeps it (`item_wise_tax_detail`: item code -> [rate percent, amount rupees])."""
+
+	kind: str
+	account: str
+	amount: Decimal
+	item_wise: dict
+
+
+def pulled_gst_rows(spec: InvoiceSpec) -> list[GstRow]:
+	"""The GST rows a pulled invoice carries, one per account of `spec.tax_accounts`.
+
+	Each row's amount is the sum over the lines of the line's share of `gst_amt`
+	(`gst.line_shares`: CGST half rounded half-up, SGST the rest; IGST all), so each
+	account, the GST total and the grand total equal what the portal's lines add up to.
+	The item-wise detail gives each line's own rate for the account (half the slab for
+	CGST/SGST) and its share, keyed by item code as ERPNext keys it: lines of the same Item
+	add their amounts and show the last line's rate, as ERPNext's own computation does.
+	Contract, "Pull": GST and totals.
+	"""
+	rows = []
+	for kind, account in spec.tax_accounts.items():
+		amount = Decimal(0)
+		detail: dict[str, list] = {}
+		for line in spec.items:
+			share = gst.line_shares(line.gst_amt, spec.gst_split).get(kind, Decimal(0))
+			amount += share
+			before = detail.get(line.item_code, [0, Decimal(0)])[1]
+			detail[line.item_code] = [gst.account_rate(kind, line.gst_rate), before + share]
+		item_wise = {code: [float(rate), float(value)] for code, (rate, value) in detail.items()}
+		rows.append(GstRow(kind, account, amount, item_wise))
+	return rows
+
+
 # ---------------------------------------------------------------- what the push reads
 
 #: Purchase Taxes and Charges `charge_type` of the GST rows the portal can hold.
@@ -208,9 +269,36 @@ def line_gst_rate(gst_rows: Iterable[tuple[str, str, Decimal]], item_rates: dict
 
 
 def gst_amount(net_amount: Decimal, rate: Decimal) -> Decimal:
-	"""GST in rupees on a line's net amount at `rate` percent, unrounded (the push rounds
-	to the paisa when it writes `gst_amt`)."""
+	"""GST in rupees on a line's net amount at `rate` percent, unrounded: the weight of the
+	line in its GST rows' sharing (`line_gst_shares`)."""
 	return net_amount * rate / 100
+
+
+def line_gst_shares(
+	lines: list[tuple[Decimal, dict[str, Decimal]]], gst_rows: Iterable[tuple[str, str, Decimal, Decimal]]
+) -> list[Decimal]:
+	"""Each line's GST (rupees to the paisa) as the push writes `gst_amt`: every GST row's
+	amount shared out over the lines, never rounded per line on its own.
+
+	Args: the lines as (net amount, their own rates by account: `item_tax_rate`); the GST
+	rows as (account_head, charge_type, rate, amount after discount). For each row "On Net
+	Total", its amount is shared by the largest remainder (`money.share_out`) in proportion
+	to each line's unrounded tax for that row (`gst_amount` at the line's rate for the
+	account, else the row's), so the lines add up to each row, to ERPNext's total GST and,
+	with their net amounts, to its grand total exactly. On a tie the paisa goes to the line
+	the earlier rows gave least above its exact tax (CGST's odd paisa to one line, SGST's to
+	the next). Returns one amount per line. Contract, "Push": columns.
+	"""
+	totals = [Decimal(0)] * len(lines)
+	surplus = [Decimal(0)] * len(lines)  # Σ (share - exact tax) over the rows so far
+	for account, charge_type, rate, amount in gst_rows:
+		if charge_type != ON_NET_TOTAL:
+			continue
+		weights = [gst_amount(net, rates.get(account, rate)) for net, rates in lines]
+		for i, share in enumerate(share_out(amount, weights, tie_break=list(surplus))):
+			totals[i] += share
+			surplus[i] += share - weights[i]
+	return totals
 
 
 def payable(grand_total, rounded_total, rounding_disabled):

@@ -94,6 +94,7 @@ def build_spec(
 	freight = _freight_line(inv, entity, freight_item)
 	if freight:
 		lines.append(freight)
+	accounts = _tax_accounts(inv, entity, split)
 	try:
 		header, status = columns.erpnext_values(inv, registry)
 	except columns.MappedValueError as e:
@@ -120,9 +121,9 @@ def build_spec(
 			F_ACKNOWLEDGEMENT: status.get(F_ACKNOWLEDGEMENT),
 		},
 		gst_split=split,
-		tax_accounts=_tax_accounts(inv, entity, split),
+		tax_accounts=accounts,
 		items=lines,
-		expected=_expected(inv, lines),
+		expected=_expected(inv, lines, split, accounts),
 	)
 
 
@@ -316,38 +317,77 @@ def _tax_accounts(inv: PortalInvoice, entity: EntityConfig, split: str) -> dict[
 	return accounts
 
 
-def _expected(inv: PortalInvoice, lines: list[SpecLine]) -> ExpectedTotals:
-	"""The totals to reconcile to: Σ cost (+ freight) and Σ gst_amt, ₹0.01 per line or the
-	FLOAT resolution above ₹1,31,072 (contract, "Pull": totals)."""
+def _expected(inv: PortalInvoice, lines: list[SpecLine], split: str, accounts: dict) -> ExpectedTotals:
+	"""The totals to reconcile to (contract, "Pull": totals): Σ cost (+ freight), Σ gst_amt and
+	each GST account's Σ of its lines' shares (`gst.line_shares`), every line's amount first
+	rounded half-up to the paisa; equal to the paisa (tolerance ₹0), or within the FLOAT
+	resolution when a line's amount is beyond what a FLOAT holds to the paisa (₹1,31,072)."""
 	net = sum((li.amount for li in lines), ZERO)
 	tax = sum((li.gst_amt for li in lines), ZERO)
-	n = len(lines)
-	tolerance = max(amount_tolerance(net, PAISA * n), amount_tolerance(tax, PAISA * n))
+	by_account: dict[str, Decimal] = {}
+	for li in lines:
+		for kind, share in gst.line_shares(li.gst_amt, split).items():
+			by_account[accounts[kind]] = by_account.get(accounts[kind], ZERO) + share
 	beyond = any(beyond_float_precision(li.cost) or beyond_float_precision(li.gst_amt) for li in inv.lines)
-	return ExpectedTotals(net_total=net, gst_total=tax, tolerance=tolerance, beyond_float=beyond)
+	tolerance = max(amount_tolerance(net, ZERO), amount_tolerance(tax, ZERO)) if beyond else ZERO
+	return ExpectedTotals(
+		net_total=net, gst_total=tax, tolerance=tolerance, beyond_float=beyond, by_account=by_account
+	)
 
 
-def check_totals(inv: PortalInvoice, spec: InvoiceSpec, net_total: Decimal, gst_total: Decimal) -> str:
+def check_totals(
+	inv: PortalInvoice,
+	spec: InvoiceSpec,
+	net_total: Decimal,
+	gst_total: Decimal,
+	*,
+	grand_total: Decimal | None = None,
+	gst_by_account: dict | None = None,
+) -> str:
 	"""Check ERPNext's computed totals against the portal's (contract, "Pull": totals).
 
-	Args: the portal slice, its spec, ERPNext's net total and the sum of its GST rows (rupees).
-	Returns '' or, above ₹1,31,072, a note that the amounts reconciled within the FLOAT
-	resolution. Raises InvoiceError naming the field (`cost` or `gst_amt`) otherwise.
+	Args: the portal slice, its spec, ERPNext's net total and the sum of its GST rows; its
+	grand total and its GST by account when known (rupees). Each must equal the portal's
+	(`spec.expected`) to the paisa, or be within the FLOAT resolution when an amount is beyond
+	it. Returns '' or, beyond the FLOAT's paisa, a note that the amounts reconciled within the
+	FLOAT resolution. Raises InvoiceError naming the field (`cost` or `gst_amt`) otherwise.
 	"""
 	exp = spec.expected
 	tol = exp.tolerance
+	within = "" if not tol else f" (tolerance ₹{tol})"
 	if abs(Decimal(net_total) - exp.net_total) > tol:
 		fail(
 			inv,
-			f"net total ₹{Decimal(net_total):.2f} in ERPNext differs from the portal's sum of cost ₹{exp.net_total:.2f} (tolerance ₹{tol})",
+			f"net total ₹{Decimal(net_total):.2f} in ERPNext differs from the portal's sum of cost ₹{exp.net_total:.2f}{within}",
 			field="cost",
 		)
+	template_hint = "; an Item Tax Template on the Item or Item Group may have replaced the line's"
 	if abs(Decimal(gst_total) - exp.gst_total) > tol:
 		fail(
 			inv,
-			f"GST ₹{Decimal(gst_total):.2f} in ERPNext differs from the portal's sum of gst_amt ₹{exp.gst_total:.2f} (tolerance ₹{tol}); an Item Tax Template on the Item or Item Group may have replaced the line's",
+			f"GST ₹{Decimal(gst_total):.2f} in ERPNext differs from the portal's sum of gst_amt ₹{exp.gst_total:.2f}{within}{template_hint}",
 			field="gst_amt",
+		)
+	for account, want in exp.by_account.items() if gst_by_account is not None else ():
+		got = Decimal(gst_by_account.get(account, ZERO))
+		if abs(got - want) > tol:
+			fail(
+				inv,
+				f"{account} ₹{got:.2f} in ERPNext differs from the portal lines' share ₹{want:.2f}{within}",
+				field="gst_amt",
+			)
+	if grand_total is not None and abs(Decimal(grand_total) - exp.grand_total) > tol:
+		fail(
+			inv,
+			f"grand total ₹{Decimal(grand_total):.2f} in ERPNext differs from the portal's sum of cost and gst_amt ₹{exp.grand_total:.2f}{within}",
+			field="total_amt",
 		)
 	if exp.beyond_float:
 		return f"amounts above ₹1,31,072 reconciled within the portal FLOAT column's resolution (±₹{tol})"
 	return ""
+
+
+def totals_of(state) -> dict:
+	"""The keyword arguments `check_totals` takes from an `InvoiceState` beyond its net and GST
+	totals: its grand total and its GST by account."""
+	return {"grand_total": state.grand_total, "gst_by_account": state.gst_by_account}

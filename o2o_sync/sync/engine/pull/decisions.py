@@ -203,7 +203,9 @@ class InvoiceDecisions:
 			record.snapshot = self._snapshot(view, existing.view)
 			record.erpnext_hash = columns.view_hash(existing.view)
 			try:
-				spec.check_totals(inv, want, existing.net_total, existing.gst_total)
+				spec.check_totals(
+					inv, want, existing.net_total, existing.gst_total, grand_total=existing.grand_total
+				)
 			except InvoiceError as e:
 				record.conflict_fields = "net_total, gst_total"
 				return Outcome(
@@ -219,7 +221,7 @@ class InvoiceDecisions:
 				f"{invoice_label(inv)} is already in ERPNext as {existing.name}; linked, not duplicated",
 			)
 		state = self.port.insert_invoice(want, submit=False)
-		note = spec.check_totals(inv, want, state.net_total, state.gst_total)
+		note = spec.check_totals(inv, want, state.net_total, state.gst_total, **spec.totals_of(state))
 		if self.settings.submit_pulled_invoices:
 			self.port.submit_invoice(state.name)
 			state = self.port.get_invoice(state.name)
@@ -360,7 +362,9 @@ class InvoiceDecisions:
 			self.masters.check_posting_date(want.company, want.posting_date)
 			state = self.port.update_invoice(state.name, want, apply)
 			if "items" in apply:
-				totals_note = spec.check_totals(inv, want, state.net_total, state.gst_total)
+				totals_note = spec.check_totals(
+					inv, want, state.net_total, state.gst_total, **spec.totals_of(state)
+				)
 				note = (f"; {totals_note}" if totals_note else "") + note
 		if status_changed:
 			self.port.set_status_fields(state.name, status_fields_of(inv))

@@ -34,6 +34,7 @@ from o2o_sync.sync.engine.push.rows import (
 	check_pushable,
 	finance_status,
 	financial_year,
+	totals_note,
 )
 from o2o_sync.sync.model import columns, merge
 from o2o_sync.sync.model import mapping as m
@@ -180,6 +181,7 @@ class PushEngine:
 		self.port.save_push_success(name, rec, result["invoice_number"])
 		verb = "Inserted" if result["created"] else "Updated"
 		message = f"{verb} portal requisition {result['requisition_id']} ({result['invoice_number']}) from {name} with {len(lines)} line(s)"
+		message += totals_note(inv, lines)
 		self._log(OP_PUSH, SUCCESS, message, name, result["requisition_id"], started=started)
 		return {
 			"status": SYNCED,

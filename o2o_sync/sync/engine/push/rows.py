@@ -185,3 +185,29 @@ def build_portal_rows(
 
 def _rate_text(rate: Decimal) -> str:
 	return format(Decimal(rate).normalize(), "f")
+
+
+def totals_note(inv: PushInvoice, lines: list[dict]) -> str:
+	"""What of ERPNext's payable the portal's lines do not hold, for the Sync Log (contract,
+	"Push": columns): '' or '; …' naming the rounding adjustment of a rounded total and the
+	paise an additional discount on the grand total leaves beyond the net total and the tax
+	rows. ERPNext books both to the company's Round Off account; the portal has no column for
+	either, its lines add up to the net total, the GST rows and their sum."""
+	total = sum((Decimal(li["total_amt"]) for li in lines), Decimal(0))
+	parts = []
+	if inv.discount_residue:
+		parts.append(
+			f"the additional discount leaves ₹{inv.discount_residue:.2f} between ERPNext's grand total"
+			f" ₹{total + inv.discount_residue:.2f} and its net total plus taxes"
+		)
+	if inv.rounding_adjustment:
+		parts.append(
+			f"ERPNext's rounding adjustment ₹{inv.rounding_adjustment:.2f} (rounded total ₹{inv.grand_total:.2f})"
+		)
+	if not parts:
+		return ""
+	return (
+		f"; the portal's lines add up to ₹{total:.2f}; "
+		+ " and ".join(parts)
+		+ " (in the company's Round Off account) is not on the portal"
+	)
