@@ -212,10 +212,8 @@ class InMemoryPort:
 		by_account = {}
 		for kind, account in doc["tax_accounts"].items():
 			if "gst_split" in doc:  # written by the pull: "Actual" rows of the lines' shares
-				shares = (
-					gst.line_shares(r2(i["gst_amt"]), doc["gst_split"]).get(kind, 0) for i in doc["items"]
-				)
-				amount = sum(shares, Decimal(0))
+				shares = gst.line_shares([r2(i["gst_amt"]) for i in doc["items"]], doc["gst_split"])
+				amount = sum((s.get(kind, 0) for s in shares), Decimal(0))
 			else:  # keyed by hand: "On Net Total" rows, rounded once per row
 				amount = r2(
 					sum(

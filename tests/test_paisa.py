@@ -128,19 +128,30 @@ def test_rows_not_on_net_total_are_not_shared():
 
 
 @pytest.mark.parametrize(
-	"gst_amt,split,shares",
+	"gst_amts,split,shares",
 	[
-		("18.00", gst.INTRA_STATE, {"cgst": "9.00", "sgst": "9.00"}),
-		("18.01", gst.INTRA_STATE, {"cgst": "9.01", "sgst": "9.00"}),  # the odd paisa to CGST
-		("0.01", gst.INTRA_STATE, {"cgst": "0.01", "sgst": "0.00"}),
-		("18.01", gst.INTER_STATE, {"igst": "18.01"}),
-		("0.00", gst.NO_GST, {}),
+		(["18.00"], gst.INTRA_STATE, [("9.00", "9.00")]),
+		(["18.01"], gst.INTRA_STATE, [("9.01", "9.00")]),  # the odd paisa to CGST
+		(["0.01"], gst.INTRA_STATE, [("0.01", "0.00")]),
+		# three odd lines: CGST 2.72 (half of 5.43, half-up) shared over them; each line's SGST
+		# the rest: CGST and SGST of the invoice one paisa apart, not three
+		(["1.81", "1.81", "1.81"], gst.INTRA_STATE, [("0.91", "0.90"), ("0.91", "0.90"), ("0.90", "0.91")]),
+		(["1.81", "1.67", "0.00"], gst.INTRA_STATE, [("0.91", "0.90"), ("0.83", "0.84"), ("0.00", "0.00")]),
+		(["18.01", "0.03"], gst.INTER_STATE, [("18.01",), ("0.03",)]),
+		(["0.00"], gst.NO_GST, [()]),
 	],
 )
-def test_a_line_gst_splits_into_accounts_that_add_up_to_it(gst_amt, split, shares):
-	got = gst.line_shares(D(gst_amt), split)
-	assert got == {k: D(v) for k, v in shares.items()}
-	assert sum(got.values(), D(0)) == (D(gst_amt) if shares else D(0))
+def test_an_invoice_gst_splits_into_accounts_that_add_up_per_line_and_stay_a_paisa_apart(
+	gst_amts, split, shares
+):
+	got = gst.line_shares([D(g) for g in gst_amts], split)
+	kinds = {gst.INTRA_STATE: ("cgst", "sgst"), gst.INTER_STATE: ("igst",), gst.NO_GST: ()}[split]
+	assert got == [dict(zip(kinds, (D(v) for v in want), strict=True)) for want in shares]
+	for parts, g in zip(got, gst_amts, strict=True):
+		assert sum(parts.values(), D(0)) == (D(g) if kinds else D(0))
+	if split == gst.INTRA_STATE:
+		cgst, sgst = (sum((parts[k] for parts in got), D(0)) for k in kinds)
+		assert 0 <= cgst - sgst <= D("0.01")
 
 
 def test_pulled_gst_rows_are_the_lines_shares_with_each_lines_rate_in_the_item_wise_detail():
@@ -155,12 +166,12 @@ def test_pulled_gst_rows_are_the_lines_shares_with_each_lines_rate_in_the_item_w
 	spec = spec_of(inv, items=items)
 	rows = {row.kind: row for row in rules.pulled_gst_rows(spec)}
 	# ERPNext "On Net Total" would give CGST = SGST = round(0.9027 + 0.9027 + 0.83325) = 2.64
-	assert rows["cgst"].amount == D("0.91") + D("0.91") + D("0.84") == D("2.66")
-	assert rows["sgst"].amount == D("0.90") + D("0.90") + D("0.83") == D("2.63")
+	assert rows["cgst"].amount == D("0.91") + D("0.91") + D("0.83") == D("2.65")  # half of 5.29
+	assert rows["sgst"].amount == D("0.90") + D("0.90") + D("0.84") == D("2.64")
 	assert rows["cgst"].amount + rows["sgst"].amount == spec.expected.gst_total == D("5.29")
-	assert rows["cgst"].item_wise == {"TEA": [9.0, 0.91], "SUGAR": [9.0, 0.91], "RICE": [2.5, 0.84]}
-	assert rows["sgst"].item_wise == {"TEA": [9.0, 0.9], "SUGAR": [9.0, 0.9], "RICE": [2.5, 0.83]}
-	assert spec.expected.by_account == {"CGST": D("2.66"), "SGST": D("2.63")}
+	assert rows["cgst"].item_wise == {"TEA": [9.0, 0.91], "SUGAR": [9.0, 0.91], "RICE": [2.5, 0.83]}
+	assert rows["sgst"].item_wise == {"TEA": [9.0, 0.9], "SUGAR": [9.0, 0.9], "RICE": [2.5, 0.84]}
+	assert spec.expected.by_account == {"CGST": D("2.65"), "SGST": D("2.64")}
 
 
 # ---------------------------------------------------------------- the totals check
@@ -171,16 +182,16 @@ def test_two_decimal_input_reconciles_to_the_paisa_not_a_paisa_per_line():
 	spec = spec_of(inv)
 	assert spec.expected.tolerance == 0
 	net, tax = D("80.24"), D("14.48")
-	by_account = {"CGST": D("7.28"), "SGST": D("7.20")}
+	by_account = {"CGST": D("7.24"), "SGST": D("7.24")}
 	assert check_totals(inv, spec, net, tax, grand_total=net + tax, gst_by_account=by_account) == ""
 	# ERPNext's once-per-row rounding (2 × 7.22 = 14.44) was accepted within ₹0.08: no longer
 	with pytest.raises(InvoiceError, match=r"GST ₹14\.44 in ERPNext differs") as e:
 		check_totals(inv, spec, net, D("14.44"))
 	assert e.value.field == "gst_amt"
 	with pytest.raises(
-		InvoiceError, match=r"SGST ₹7.21 in ERPNext differs from the portal lines' share ₹7.20"
+		InvoiceError, match=r"SGST ₹7\.25 in ERPNext differs from the portal lines' share ₹7\.24"
 	):
-		check_totals(inv, spec, net, tax, gst_by_account={**by_account, "SGST": D("7.21")})
+		check_totals(inv, spec, net, tax, gst_by_account={**by_account, "SGST": D("7.25")})
 	with pytest.raises(InvoiceError, match=r"grand total ₹94\.73 in ERPNext differs") as e:
 		check_totals(inv, spec, net, tax, grand_total=D("94.73"))
 	assert e.value.field == "total_amt"

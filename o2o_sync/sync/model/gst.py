@@ -7,7 +7,7 @@ A portal line stores only `cost` and `gst_amt`; the slab is the one whose tax on
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from o2o_sync.sync.model.money import FLOAT_EXACT_LIMIT, PAISA, float32_resolution
+from o2o_sync.sync.model.money import FLOAT_EXACT_LIMIT, PAISA, float32_resolution, share_out
 
 #: GST slabs in percent, as notified (contract, "Pull": GST).
 GST_SLABS: tuple[Decimal, ...] = tuple(
@@ -44,20 +44,24 @@ def detect_slab(cost: Decimal, gst_amt: Decimal) -> Decimal | None:
 	return best[1] if best else None
 
 
-def line_shares(gst_amt: Decimal, split: str) -> dict[str, Decimal]:
-	"""A portal line's `gst_amt` (rupees to the paisa) by GST account kind.
+def line_shares(gst_amts: list[Decimal], split: str) -> list[dict[str, Decimal]]:
+	"""Each portal line's `gst_amt` (rupees to the paisa) of one invoice by GST account kind.
 
-	Within a state ('cgst', 'sgst'): CGST takes half rounded half-up to the paisa, SGST the
-	rest, so an odd paisa goes to CGST and the two add up to `gst_amt` exactly; across states
-	'igst' takes it all; no GST: {}. Contract, "Pull": totals (each account's amount is the
-	sum of its lines' shares).
+	Within a state: the invoice's CGST is half its GST rounded half-up to the paisa, shared
+	over the lines by the largest remainder in proportion to their `gst_amt`
+	(`money.share_out`); each line's SGST is the rest of its `gst_amt`. So each line's CGST
+	and SGST add up to its `gst_amt`, each is within a paisa of half of it, and the invoice's
+	CGST and SGST differ by at most the odd paisa (CGST takes it). Across states IGST takes
+	it all; no GST: {} per line. Returns one {'cgst', 'sgst'} / {'igst'} / {} per line.
+	Contract, "Pull": totals (each account's amount is the sum of its lines' shares).
 	"""
 	if split == INTRA_STATE:
-		cgst = (gst_amt / 2).quantize(PAISA, rounding=ROUND_HALF_UP)
-		return {"cgst": cgst, "sgst": gst_amt - cgst}
+		half = (sum(gst_amts, Decimal(0)) / 2).quantize(PAISA, rounding=ROUND_HALF_UP)
+		cgst = share_out(half, list(gst_amts))
+		return [{"cgst": c, "sgst": g - c} for c, g in zip(cgst, gst_amts, strict=True)]
 	if split == INTER_STATE:
-		return {"igst": gst_amt}
-	return {}
+		return [{"igst": g} for g in gst_amts]
+	return [{} for _g in gst_amts]
 
 
 def account_rate(kind: str, slab: Decimal | None) -> Decimal:

@@ -210,7 +210,8 @@ def pulled_gst_rows(spec: InvoiceSpec) -> list[GstRow]:
 	"""The GST rows a pulled invoice carries, one per account of `spec.tax_accounts`.
 
 	Each row's amount is the sum over the lines of the line's share of `gst_amt`
-	(`gst.line_shares`: CGST half rounded half-up, SGST the rest; IGST all), so each
+	(`gst.line_shares`: the invoice's CGST half its GST rounded half-up and shared over the
+	lines, each line's SGST the rest of its `gst_amt`; IGST all), so each
 	account, the GST total and the grand total equal what the portal's lines add up to.
 	The item-wise detail gives each line's own rate for the account (half the slab for
 	CGST/SGST) and its share, keyed by item code as ERPNext keys it: lines of the same Item
@@ -218,11 +219,12 @@ def pulled_gst_rows(spec: InvoiceSpec) -> list[GstRow]:
 	Contract, "Pull": GST and totals.
 	"""
 	rows = []
+	shares = gst.line_shares([line.gst_amt for line in spec.items], spec.gst_split)
 	for kind, account in spec.tax_accounts.items():
 		amount = Decimal(0)
 		detail: dict[str, list] = {}
-		for line in spec.items:
-			share = gst.line_shares(line.gst_amt, spec.gst_split).get(kind, Decimal(0))
+		for line, line_shares in zip(spec.items, shares, strict=True):
+			share = line_shares.get(kind, Decimal(0))
 			amount += share
 			before = detail.get(line.item_code, [0, Decimal(0)])[1]
 			detail[line.item_code] = [gst.account_rate(kind, line.gst_rate), before + share]

@@ -325,8 +325,8 @@ def _expected(inv: PortalInvoice, lines: list[SpecLine], split: str, accounts: d
 	net = sum((li.amount for li in lines), ZERO)
 	tax = sum((li.gst_amt for li in lines), ZERO)
 	by_account: dict[str, Decimal] = {}
-	for li in lines:
-		for kind, share in gst.line_shares(li.gst_amt, split).items():
+	for shares in gst.line_shares([li.gst_amt for li in lines], split):
+		for kind, share in shares.items():
 			by_account[accounts[kind]] = by_account.get(accounts[kind], ZERO) + share
 	beyond = any(beyond_float_precision(li.cost) or beyond_float_precision(li.gst_amt) for li in inv.lines)
 	tolerance = max(amount_tolerance(net, ZERO), amount_tolerance(tax, ZERO)) if beyond else ZERO
