@@ -261,7 +261,7 @@ def baseline_doc(spec: InvoiceSpec, templates: dict) -> dict:
 		"disable_rounded_total": 1,
 		**spec.tracking,
 		"items": items,
-		"taxes": FrappePort._tax_rows(spec),  # the same GST rows "On Net Total"
+		"taxes": FrappePort._tax_rows(spec),  # the same GST rows as the pull ("Actual")
 	}
 
 
