@@ -106,7 +106,13 @@ class TestPullToThePaisa(FrappeTestCase):
 			cur.execute("SELECT id, freight_cost FROM purchase_requisitions")
 			freight = {row["id"]: Decimal(row["freight_cost"] or 0) for row in cur.fetchall()}
 		for rid, info in seeded.items():
-			name = frappe.db.get_value("Sync Mapping", {"procureuat_id": rid}, "purchase_invoice")
+			found = frappe.db.sql(
+				"""select m.purchase_invoice from `tabSync Mapping` m
+				join `tabPurchase Invoice` pi on pi.name = m.purchase_invoice
+				where m.procureuat_id = %s and pi.company = %s""",
+				(rid, env.company),
+			)
+			name = found[0][0] if found else None
 			if not name:
 				out.append(f"{rid}: not pulled")
 				continue
