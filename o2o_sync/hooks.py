@@ -33,6 +33,8 @@ before_uninstall = "o2o_sync.setup.install.before_uninstall"
 # what the app's forms and lists share (o2o_sync.is_manager, Retry): a plain file, no build needed
 app_include_js = ["/assets/o2o_sync/js/o2o_sync_desk.js"]
 doctype_js = {_c.PURCHASE_INVOICE: "public/js/purchase_invoice.js"}
+# the companies the sync acts on, so the form shows nothing of it on another company's invoice
+extend_bootinfo = "o2o_sync.sync.scope.extend_bootinfo"
 
 # The app's own records that point at a Purchase Invoice must not stop a person (or the sync,
 # deleting a draft the portal deleted) from deleting it.

@@ -31,6 +31,7 @@ from o2o_sync.sync.jobs import rescan_from_date as rescan_cursor
 from o2o_sync.sync.jobs import run_pull, run_reconcile, write_logs_now
 from o2o_sync.sync.model.errors import ProcureUATConnectionError
 from o2o_sync.sync.model.port import LogEntry
+from o2o_sync.sync.scope import mapped_companies
 
 #: RQ job id of a pull asked for from the desk (Frappe prefixes the site): one queued at a time
 PULL_JOB_ID = "o2o_sync::pull"
@@ -158,10 +159,18 @@ def manual_sync_invoice_to_external(invoice_name: str) -> dict:
 	"Pending" (the portal did not answer; retried every 15 minutes), "message",
 	"procureuat_id", "invoice_number"}`; a pulled invoice only has its
 	payment state sent. Raises frappe.PermissionError without submit rights on the
-	invoice and one of the roles Accounts Manager / System Manager.
+	invoice and one of the roles Accounts Manager / System Manager, frappe.ValidationError
+	when the invoice's company is not mapped in O2O Sync Settings (nothing written).
 	"""
 	require_manager()
 	frappe.has_permission(PURCHASE_INVOICE, "submit", invoice_name, throw=True)
+	company = frappe.db.get_value(PURCHASE_INVOICE, invoice_name, "company")
+	if company not in mapped_companies():
+		frappe.throw(
+			_(
+				"{0}: company {1} is not mapped to a portal entity in O2O Sync Settings; nothing was sent"
+			).format(invoice_name, company)
+		)
 	engine = push_engine()
 	origin = frappe.db.get_value(SYNC_MAPPING, {"purchase_invoice": invoice_name}, "origin")
 	if origin == ORIGIN_PORTAL:

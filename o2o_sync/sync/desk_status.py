@@ -27,6 +27,7 @@ from o2o_sync.constants import (
 	SYNC_LOG,
 	SYNC_MAPPING,
 )
+from o2o_sync.sync.scope import mapped_companies
 
 #: the statuses a card counts: what needs a person's attention
 ATTENTION_STATUSES = (PENDING, FAILED, CONFLICT)
@@ -55,7 +56,8 @@ def _filters(filters) -> dict:
 @frappe.whitelist()
 def status_card(filters=None) -> dict:
 	"""Number card "Pending" / "Failed" / "Conflict" (filters `{"status": ...}`): the Sync
-	Mappings in that status, so the number is the one the Sync Mapping list shows when the
+	Mappings in that status (only mapped companies' documents get one, see `scope`; a company
+	unmapped later keeps its history here), so the number is the one the Sync Mapping list shows when the
 	card is clicked (`route`, `route_options`).
 
 	Returns `{"value", "fieldtype": "Int", "route", "route_options"}`. Raises
@@ -78,8 +80,13 @@ def unpushed_filters() -> dict:
 	"""Purchase Invoice filters of the "Not on the portal yet" card: submitted, `o2o_sync_status`
 	Pending or Failed, and no portal requisition yet (`procureuat_id` 0): a push that never
 	reached the portal, so it has no Sync Mapping either (its first push failed, or it waits
-	for the portal to answer)."""
-	return {"docstatus": 1, F_SYNC_STATUS: ["in", list(UNPUSHED_STATUSES)], F_PROCUREUAT_ID: 0}
+	for the portal to answer); only of the companies mapped in O2O Sync Settings (`scope`)."""
+	return {
+		"company": ["in", sorted(mapped_companies()) or [""]],
+		"docstatus": 1,
+		F_SYNC_STATUS: ["in", list(UNPUSHED_STATUSES)],
+		F_PROCUREUAT_ID: 0,
+	}
 
 
 @frappe.whitelist()

@@ -1,7 +1,11 @@
 """Doc events (see hooks.py): ERPNext changes that reach ProcureUAT.
 
 Handlers only decide and enqueue: the portal is written by a background job after
-the user's transaction commits, never inside the request (contract, "Push").
+the user's transaction commits, never inside the request (contract, "Push"). They act only
+on documents of companies mapped in O2O Sync Settings (`scope`): any other company's
+invoice, payment or journal entry is left as ERPNext made it. A handler never commits and
+never runs a job inside the caller's transaction, under any app's tests included; only the
+app's own tests run the jobs inline (`scope.run_jobs_now`).
 """
 
 import frappe
@@ -17,8 +21,8 @@ from o2o_sync.constants import (
 	SYNC_MAPPING,
 	SYNCED,
 )
-from o2o_sync.sync.engines import sync_enabled
 from o2o_sync.sync.frappe_port import FrappePort, amendment_chain
+from o2o_sync.sync.scope import in_scope, run_jobs_now
 
 # the jobs (see `jobs`), by the dotted path a worker imports them from
 PUSH_INVOICE_JOB = "o2o_sync.sync.jobs.push_invoice"
@@ -27,14 +31,16 @@ PAYMENT_STATES_JOB = "o2o_sync.sync.jobs.sync_payment_states"
 
 
 def _enqueue(method: str, job_key: str, **kwargs):
-	"""Run `method` in a worker after commit; synchronously in tests so they can read the portal."""
+	"""Queue `method` for a worker once the caller's transaction commits (nothing is queued if
+	it rolls back); inline only under the app's own tests (`scope.run_jobs_now`)."""
+	now = run_jobs_now()
 	frappe.enqueue(
 		method,
 		queue="short",
 		enqueue_after_commit=True,
-		now=bool(frappe.flags.in_test),
+		now=now,
 		job_id=f"o2o_sync::{job_key}",
-		deduplicate=not frappe.flags.in_test,
+		deduplicate=not now,
 		**kwargs,
 	)
 
@@ -56,7 +62,7 @@ def _returned_invoice_changed(doc):
 
 def purchase_invoice_on_submit(doc, method=None):
 	"""Push an ERPNext-made invoice; let an amendment of a pulled one take over its mapping."""
-	if doc.flags.o2o_from_pull or not sync_enabled():
+	if doc.flags.o2o_from_pull or not in_scope(doc.company):
 		return
 	rec = _mapping_of_chain(doc) if (doc.amended_from or doc.get(F_PROCUREUAT_ID)) else None
 	if rec and rec.origin == ORIGIN_PORTAL:
@@ -76,7 +82,7 @@ def purchase_invoice_on_cancel(doc, method=None):
 	the portal is unreachable: `scheduler.retry_pending_pushes` sends it. An invoice whose own
 	push was never confirmed (still Pending) is sent too: its push may have reached the portal.
 	"""
-	if doc.flags.o2o_from_pull or not sync_enabled():
+	if doc.flags.o2o_from_pull or not in_scope(doc.company):
 		return
 	_returned_invoice_changed(doc)
 	rec = _mapping_of_chain(doc)
@@ -87,8 +93,9 @@ def purchase_invoice_on_cancel(doc, method=None):
 
 
 def settlement_changed(doc, method=None):
-	"""A Payment Entry or Journal Entry touched Purchase Invoices: send their payment state."""
-	if not sync_enabled():
+	"""A Payment Entry or Journal Entry touched Purchase Invoices: send their payment state
+	(only for a mapped company's entry, and only of invoices with a Sync Mapping)."""
+	if not in_scope(doc.company):
 		return
 	if doc.doctype == PAYMENT_ENTRY:
 		names = {r.reference_name for r in doc.references if r.reference_doctype == PURCHASE_INVOICE}

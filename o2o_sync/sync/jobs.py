@@ -22,6 +22,7 @@ from o2o_sync.sync.frappe_port.bookkeeping import write_logs_now
 from o2o_sync.sync.model.errors import ProcureUATConnectionError
 from o2o_sync.sync.model.port import LogEntry
 from o2o_sync.sync.notifications import notify_held_quietly
+from o2o_sync.sync.scope import invoice_of_mapped_company
 
 #: the lock one pull run holds, `o2o_sync_pull:<site database>` (see `pull_lock`): a second
 #: run (scheduler, button, console, on any host of the bench) answers "busy"
@@ -218,7 +219,11 @@ def cancel_invoice(invoice_name: str) -> dict:
 def _portal_job(invoice_name: str, operation: str, run) -> dict:
 	"""Run `run(push_engine())` and commit its bookkeeping; on ProcureUATConnectionError
 	commit what the engine recorded (invoice Pending, its Sync Log row), or write that row
-	when the portal could not even be opened, then raise it."""
+	when the portal could not even be opened, then raise it. An invoice whose company is no
+	longer mapped in O2O Sync Settings (unmapped after the job was queued) is left as it is:
+	`{"status": "Skipped"}`, nothing written."""
+	if not invoice_of_mapped_company(invoice_name):
+		return {"status": SKIPPED, "message": f"{invoice_name}: its company is not mapped to a portal entity"}
 	try:
 		engine = push_engine()
 	except ProcureUATConnectionError as e:

@@ -5,13 +5,22 @@ Settings names in **Notify Users** (default: every enabled Accounts Manager), on
 The Sync Mapping remembers what it was told: `notified_at` (when) and `failing_since` (when
 this pass first saw it Failed). `notify_held` runs after every pull (`jobs.run_pull`) and
 daily (`scheduler.notify_held_mappings`); a mapping settled since (Synced, Pending) is
-forgotten, so a later conflict is told again. Times are the site's (`now_datetime`).
+forgotten, so a later conflict is told again. Only mappings of companies mapped in the settings
+are told of (`scope`). Times are the site's (`now_datetime`).
 """
 
 import frappe
 from frappe.utils import add_to_date, escape_html, now_datetime
 
-from o2o_sync.constants import CONFLICT, FAILED, SETTINGS, SETTINGS_NOTIFY_USER, SYNC_MAPPING
+from o2o_sync.constants import (
+	CONFLICT,
+	FAILED,
+	PURCHASE_INVOICE,
+	SETTINGS,
+	SETTINGS_NOTIFY_USER,
+	SYNC_MAPPING,
+)
+from o2o_sync.sync.scope import mapped_companies
 
 #: the role told when O2O Sync Settings names nobody
 DEFAULT_ROLE = "Accounts Manager"
@@ -54,6 +63,23 @@ def _forget_settled() -> None:
 		f"update `{TABLE}` set notified_at = null where status not in (%s, %s) and notified_at is not null",
 		(CONFLICT, FAILED),
 	)
+
+
+def _of_mapped_companies(rows: list) -> list:
+	"""The mappings of `rows` with no invoice yet (a failed pull) or whose invoice is of a
+	company mapped in O2O Sync Settings: a company unmapped later keeps its mappings, untold."""
+	invoices = [r.purchase_invoice for r in rows if r.purchase_invoice]
+	if not invoices:
+		return rows
+	companies = mapped_companies()
+	of_mapped = set(
+		frappe.get_all(
+			PURCHASE_INVOICE,
+			filters={"name": ["in", invoices], "company": ["in", sorted(companies) or [""]]},
+			pluck="name",
+		)
+	)
+	return [r for r in rows if not r.purchase_invoice or r.purchase_invoice in of_mapped]
 
 
 def _label(row) -> str:
@@ -109,6 +135,7 @@ def notify_held(now=None) -> dict:
 		(FAILED, add_to_date(now, hours=-FAILING_HOURS)),
 		as_dict=True,
 	)
+	conflicts, failing = _of_mapped_companies(conflicts), _of_mapped_companies(failing)
 	users = recipients() if conflicts or failing else []
 	for row in conflicts:
 		reason = row.held_reason or "both sides changed it"

@@ -20,6 +20,7 @@ from o2o_sync.sync.portal.writes import PushBusy
 #: O2O Sync Settings' Check field switching the minute's probe on and off
 PROBE_FIELD = "probe_portal_changes"
 from o2o_sync.sync.notifications import notify_held
+from o2o_sync.sync.scope import active_companies
 
 
 def scheduled_sync_from_external() -> dict | None:
@@ -116,18 +117,22 @@ def retry_pending_pushes(older_than_seconds: int = 120, limit: int = 200) -> dic
 
 	Args: `older_than_seconds`, how long an invoice must have been unmodified (its own job
 	may still be queued); `limit`, the most invoices of each kind per run, oldest first.
+	Only invoices of companies mapped in O2O Sync Settings while it is enabled (`scope`): one
+	unmapped later keeps its status and is not sent.
 	Returns `{"retried": n, "cancellations": n, "busy": n, "in_flight": n}`: the Pending
 	invoices found of each kind, those left Pending because the portal was busy, and those
 	left to their own job.
 	"""
 	found = {"retried": 0, "cancellations": 0, "busy": 0, "in_flight": 0}
-	if not sync_enabled():
+	companies = active_companies()
+	if not companies:
 		return found
 	engine = None
 	for key, docstatus, job in (("retried", 1, "push"), ("cancellations", 2, "cancel")):
 		names = frappe.get_all(
 			PURCHASE_INVOICE,
 			filters={
+				"company": ["in", sorted(companies)],
 				"docstatus": docstatus,
 				F_SYNC_STATUS: PENDING,
 				"modified": ["<", add_to_date(now_datetime(), seconds=-older_than_seconds)],

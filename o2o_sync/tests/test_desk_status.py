@@ -28,6 +28,7 @@ from o2o_sync.constants import (
 from o2o_sync.o2o_sync.dashboard_chart_source.sync_log_per_day.sync_log_per_day import get as chart_get
 from o2o_sync.setup.desk_blocks import LAST_PULL_BLOCK
 from o2o_sync.sync import desk_status
+from o2o_sync.sync.scope import mapped_companies
 
 test_ignore = ["Purchase Invoice"]
 
@@ -134,9 +135,12 @@ class TestDeskStatus(FrappeTestCase):
 
 	def test_not_on_the_portal_card_counts_submitted_invoices_the_push_has_not_placed(self):
 		card = desk_status.unpushed_card()
+		companies = sorted(mapped_companies()) or [""]
 		sql = frappe.db.sql(
-			"""select count(*) from `tabPurchase Invoice` where docstatus = 1
-			and o2o_sync_status in ('Pending', 'Failed') and procureuat_id = 0"""
+			f"""select count(*) from `tabPurchase Invoice` where docstatus = 1
+			and o2o_sync_status in ('Pending', 'Failed') and procureuat_id = 0
+			and company in ({", ".join(["%s"] * len(companies))})""",
+			companies,
 		)[0][0]
 		self.assertEqual(card["value"], sql)
 		self.assertEqual(card["route"], ["List", "Purchase Invoice"])

@@ -5,6 +5,8 @@ frappe.ui.form.on("Purchase Invoice", {
 	refresh(frm) {
 		o2o_sync.purchase_invoice.set_sync_indicator(frm);
 		if (frm.is_new()) return;
+		// an invoice of a company O2O Sync Settings does not map: the sync leaves it alone
+		if (!o2o_sync.purchase_invoice.touched_by_sync(frm)) return;
 
 		frm.add_custom_button(
 			__("Sync Log"),
@@ -46,6 +48,18 @@ o2o_sync.purchase_invoice.COLORS = {
 	Synced: "green",
 	Failed: "red",
 	Conflict: "purple",
+};
+
+// The companies mapped in O2O Sync Settings (`frappe.boot.o2o_sync_companies`, see
+// o2o_sync/sync/scope.py); an invoice of another one shows nothing of the sync unless it was
+// synced before its company was unmapped.
+o2o_sync.purchase_invoice.touched_by_sync = function (frm) {
+	const companies = frappe.boot.o2o_sync_companies || [];
+	return (
+		companies.includes(frm.doc.company) ||
+		Boolean(frm.doc.o2o_sync_status) ||
+		Boolean(frm.doc.procureuat_id)
+	);
 };
 
 o2o_sync.purchase_invoice.set_sync_indicator = function (frm) {

@@ -151,14 +151,18 @@ class PushReads:
 
 	def payment_states(self, names):
 		"""[(MappingRecord, outstanding_amount, payable)] of mapped submitted invoices in
-		`names` (every one when None), in one read; rupees to the paisa."""
+		`names` (every one when None) of the companies mapped to a portal entity
+		(`entity_by_company`; a company unmapped later keeps its mappings, unsent), in one
+		read; rupees to the paisa."""
+		companies = sorted(c for c in self.entity_by_company if c)
+		if not companies or (names is not None and not names):
+			return []
 		conditions = "m.purchase_invoice is not null and pi.docstatus = 1"
-		params = []
+		conditions += f" and pi.company in ({', '.join(['%s'] * len(companies))})"
+		params = list(companies)
 		if names is not None:
-			if not names:
-				return []
 			conditions += f" and m.purchase_invoice in ({', '.join(['%s'] * len(names))})"
-			params = list(names)
+			params += list(names)
 		rows = frappe.db.sql(
 			f"""select {", ".join("m." + f for f in MAPPING_FIELDS)},
 				pi.outstanding_amount as _outstanding, pi.grand_total as _grand_total,
