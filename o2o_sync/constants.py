@@ -110,3 +110,7 @@ CREATE_FROM_PROCUREUAT = "Create from ProcureUAT"
 
 #: Sync Log operation of a person's resolution
 OP_RESOLVE = "Resolve"
+
+#: `frappe.flags` key by which the app's own tests (`o2o_sync/tests/__init__.py`) run the doc
+#: events' jobs inline; `frappe.flags.in_test` alone (another app's tests) queues them
+RUN_JOBS_NOW_FLAG = "o2o_sync_run_jobs_now"

@@ -88,7 +88,7 @@ def run(
 	settings and site defaults of its own).
 	"""
 	require_test_site()
-	frappe.flags.in_test = False  # the push must really be queued (events.py: now=in_test)
+	frappe.flags.in_test = False  # as in production (the push is queued after commit, see scope.py)
 	results: dict = {}
 	env = worker = defaults = None
 	failed = False

@@ -15,11 +15,7 @@ test run (ERPNext's, another app's) they are queued after the caller commits, as
 
 import frappe
 
-from o2o_sync.constants import PURCHASE_INVOICE, SETTINGS
-
-#: `frappe.flags` key the app's own tests set (`o2o_sync.tests.inline_jobs`) to run the doc
-#: events' jobs inline; `frappe.flags.in_test` alone (another app's tests) does not
-RUN_JOBS_NOW_FLAG = "o2o_sync_run_jobs_now"
+from o2o_sync.constants import PURCHASE_INVOICE, RUN_JOBS_NOW_FLAG, SETTINGS
 
 
 def mapped_companies() -> frozenset[str]:
