@@ -44,9 +44,11 @@ class FrappePort(Bookkeeping, Masters, Invoices, TaxTemplates):
 		self._template_accounts: set[str] | None = None
 
 	def _forget_caches(self):
-		"""Called when a savepoint rolls back: Item Tax Templates made inside are gone."""
+		"""Called when a savepoint or the transaction rolls back: Item Tax Templates made
+		inside are gone, and so may be what the transaction knew (`Bookkeeping`)."""
 		self._templates.clear()
 		self._template_accounts = None
+		self._forget_transaction()
 
 
 class FrappePushPort(PushReads, FrappePort):

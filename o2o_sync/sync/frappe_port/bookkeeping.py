@@ -27,29 +27,10 @@ from o2o_sync.constants import (
 	SYNCED,
 )
 from o2o_sync.sync.frappe_port import faults
+from o2o_sync.sync.frappe_port.mapping_rows import MAPPING_FIELDS, insert_mapping
 from o2o_sync.sync.model.errors import TransientError
 from o2o_sync.sync.model.port import LogEntry, MappingRecord, summary_of
 
-#: Sync Mapping fields, as `MappingRecord` attributes.
-MAPPING_FIELDS = (
-	"name",
-	F_PROCUREUAT_ID,
-	F_VENDOR_ID,
-	"purchase_invoice",
-	"origin",
-	"status",
-	F_INVOICE_NUMBER,
-	"entity_id",
-	"portal_hash",
-	"erpnext_hash",
-	"snapshot",
-	"portal_updated_at",
-	"last_synced_at",
-	"finance_status",
-	"conflict_fields",
-	"last_error",
-	"held_reason",
-)
 #: Sync Log fields, as `LogEntry` attributes.
 LOG_FIELDS = (
 	"direction",
@@ -117,7 +98,33 @@ def amendment_chain(name: str) -> list[str]:
 
 class Bookkeeping:
 	"""Transactions, cursor, mappings and logs of `FrappePort` (a mixin: `FrappePort` gives
-	`_forget_caches`)."""
+	`_forget_caches`, which calls `_forget_transaction`).
+
+	Within one transaction it remembers the `o2o_sync_status` the port gave the Purchase
+	Invoices it inserted, which spares `save_mapping` writing it again for every new invoice;
+	forgotten at every commit, rollback and rolled-back savepoint.
+	"""
+
+	def _transaction_facts(self) -> dict:
+		"""{Purchase Invoice: the o2o_sync_status it was inserted with in this transaction}."""
+		facts = self.__dict__.get("_o2o_facts")
+		if facts is None:
+			facts = self._o2o_facts = {}
+		return facts
+
+	def _forget_transaction(self):
+		"""What was true in this transaction may not be any more (commit, rollback, savepoint)."""
+		self.__dict__.pop("_o2o_facts", None)
+
+	def note_invoice_status(self, name: str, status: str | None):
+		"""The Purchase Invoice `name` was just written with `o2o_sync_status` = `status` (the
+		port's `insert_invoice`): saving its mapping in that status need not write it again.
+		None: its status is not known (any other write to the invoice's fields)."""
+		facts = self._transaction_facts()
+		if status is None:
+			facts.pop(name, None)
+		else:
+			facts[name] = status
 
 	# ------------------------------------------------------------ transactions
 
@@ -147,6 +154,7 @@ class Bookkeeping:
 
 	def commit(self):
 		"""Make what was done so far durable (the scheduler's pull commits each batch)."""
+		self._forget_transaction()
 		frappe.db.commit()  # nosemgrep: the scheduler's pull commits each batch it finished
 
 	def rollback(self):
@@ -279,13 +287,21 @@ class Bookkeeping:
 	def save_mapping(self, record: MappingRecord):
 		"""Insert or update the Sync Mapping of (procureuat_id, procureuat_vendor_id), found by a
 		locking read (the latest committed row, not this transaction's snapshot); sets
-		`record.name`, and the linked Purchase Invoice's `o2o_sync_status` to its status."""
+		`record.name`, and the linked Purchase Invoice's `o2o_sync_status` to its status.
+
+		A new mapping is one INSERT (`mapping_rows.insert_mapping`), not a Document insert:
+		every value is the engine's own, so its controller has nothing to check. The invoice's
+		status is not written again when the port inserted it in that status in this
+		transaction (`note_invoice_status`). Raises frappe.CharacterLengthExceededError for a
+		value longer than its field, the database's IntegrityError for a second mapping of a key.
+		"""
 		values = {k: getattr(record, k) for k in MAPPING_FIELDS if k != "name"}
 		values["snapshot"] = (
 			json.dumps(record.snapshot, sort_keys=True, default=str) if record.snapshot else None
 		)
 		# why it is held, only while it is (a push or pull that settles it need not know the field)
 		values["held_reason"] = record.held_reason if record.status == CONFLICT else None
+		inserted_status = self._transaction_facts()
 		if not record.name:
 			# a locking read: it sees a mapping another job committed after this transaction
 			# began (a push job and its retry at once), which a plain read's snapshot would not,
@@ -299,10 +315,9 @@ class Bookkeeping:
 		if record.name:
 			frappe.db.set_value(SYNC_MAPPING, record.name, values)
 		else:
-			doc = frappe.get_doc({"doctype": SYNC_MAPPING, **values})
-			doc.insert(ignore_permissions=True)
-			record.name = doc.name
-		if record.purchase_invoice and frappe.db.exists(PURCHASE_INVOICE, record.purchase_invoice):
+			record.name = insert_mapping(values)
+		if record.purchase_invoice and inserted_status.pop(record.purchase_invoice, None) != record.status:
+			# an UPDATE by name: nothing happens when the invoice is gone
 			frappe.db.set_value(
 				PURCHASE_INVOICE,
 				record.purchase_invoice,

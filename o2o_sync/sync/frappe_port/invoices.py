@@ -137,18 +137,24 @@ class Invoices:
 		return self._state(frappe.get_doc(PURCHASE_INVOICE, name))
 
 	def find_invoice_by_bill_no(self, company, supplier, bill_no):
-		"""The draft or submitted Purchase Invoice of that company, supplier and bill no, or None."""
-		name = frappe.db.get_value(
-			PURCHASE_INVOICE,
-			{"company": company, "supplier": supplier, "bill_no": bill_no, "docstatus": ["<", 2]},
-			"name",
+		"""The draft or submitted Purchase Invoice of that company, supplier and bill no (the
+		last modified, as `frappe.db.get_value` picks), or None. One statement: the pull asks
+		it for every invoice it creates."""
+		rows = frappe.db.sql(
+			f"""select name from `tab{PURCHASE_INVOICE}`
+			where company = %s and supplier = %s and bill_no = %s and docstatus < 2
+			order by modified desc limit 1""",
+			(company, supplier, bill_no),
 		)
-		return self.get_invoice(name) if name else None
+		return self.get_invoice(rows[0][0]) if rows else None
 
 	def resolve_amended(self, name):
 		"""The newest amendment of `name` (following `amended_from` forward), or None when
-		`name` is no Purchase Invoice."""
-		if not name or not frappe.db.exists(PURCHASE_INVOICE, name):
+		`name` is no Purchase Invoice (one statement: the pull asks it for every new portal
+		row's `order_code`)."""
+		if not name or not frappe.db.sql(
+			f"select name from `tab{PURCHASE_INVOICE}` where name = %s", (name,)
+		):
 			return None
 		seen = {name}
 		while True:
@@ -221,34 +227,34 @@ class Invoices:
 		Raises InvoiceError when ERPNext put another Item Tax Template on a line.
 		"""
 		self.gst_accounts.update(spec.tax_accounts.values())
-		doc = frappe.new_doc(PURCHASE_INVOICE)
-		doc.update(
-			{
-				"company": spec.company,
-				# portal invoices are in INR, the company's currency (contract: currency_id 1)
-				"currency": frappe.get_cached_value("Company", spec.company, "default_currency"),
-				"conversion_rate": 1,
-				"supplier": spec.supplier,
-				**{k: v for k, v in spec.header.items() if k != "due_date"},
-				"remarks": spec.header.get("remarks") or None,
-				"set_posting_time": 1,
-				"update_stock": 0,
-				"disable_rounded_total": 1,
-				**spec.tracking,
-				F_SYNC_STATUS: SYNCED,
-			}
-		)
+		values = {
+			"doctype": PURCHASE_INVOICE,
+			"company": spec.company,
+			# portal invoices are in INR, the company's currency (contract: currency_id 1)
+			"currency": frappe.get_cached_value("Company", spec.company, "default_currency"),
+			"conversion_rate": 1,
+			"supplier": spec.supplier,
+			**{k: v for k, v in spec.header.items() if k != "due_date"},
+			"remarks": spec.header.get("remarks") or None,
+			"set_posting_time": 1,
+			"update_stock": 0,
+			"disable_rounded_total": 1,
+			**spec.tracking,
+			F_SYNC_STATUS: SYNCED,
+			"items": [self._item_row(spec, item) for item in spec.items],
+			"taxes": self._tax_rows(spec),
+		}
 		if spec.header.get("due_date") is not None:
-			doc.due_date = spec.header["due_date"]
-		for item in spec.items:
-			doc.append("items", self._item_row(spec, item))
-		for tax in self._tax_rows(spec):
-			doc.append("taxes", tax)
+			values["due_date"] = spec.header["due_date"]
+		# built from a dict, not `frappe.new_doc`: `insert` fills the defaults of what is left
+		# empty either way (`Document._set_defaults`), and a new_doc costs a second copy of them
+		doc = frappe.get_doc(values)
 		doc.flags.o2o_from_pull = True
 		doc.insert(ignore_permissions=True)
 		self._check_templates(doc, spec)
 		if submit:
 			doc.submit()
+		self.note_invoice_status(doc.name, SYNCED)
 		return self._state(doc)
 
 	def submit_invoice(self, name):
@@ -309,6 +315,7 @@ class Invoices:
 		doc.flags.o2o_from_pull = True
 		doc.insert(ignore_permissions=True)
 		self._check_templates(doc, spec)
+		self.note_invoice_status(doc.name, SYNCED)
 		return self._state(doc)
 
 	def _apply_groups(self, doc, spec: InvoiceSpec, groups):
@@ -360,6 +367,7 @@ class Invoices:
 
 	def set_status_fields(self, name, fields):
 		"""Write allow-on-submit fields (`procureuat_*`, `o2o_sync_status`) without touching `modified`."""
+		self.note_invoice_status(name, None)  # what `insert_invoice` wrote may be changed here
 		frappe.db.set_value(PURCHASE_INVOICE, name, fields, update_modified=False)
 
 	def cancel_invoice(self, name):
