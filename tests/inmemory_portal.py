@@ -148,18 +148,28 @@ class InMemoryPortal:
 			key=lambda r: (r["purchase_order_id"], r["id"]),
 		)
 
-	def _change_ts(self, row: dict) -> datetime:
+	def _line_times(self) -> dict[int, list]:
+		"""`{requisition id: its lines' stored updated_at}`, read once for a page (not per row)."""
+		times: dict[int, list] = {}
+		for li in self.lines.values():
+			times.setdefault(li["purchase_order_id"], []).append(li.get("updated_at"))
+		return times
+
+	def _change_ts(self, row: dict, line_times: dict | None = None) -> datetime:
 		own = _moment(row.get("updated_at")) or _moment(row.get("created_at")) or EPOCH
-		lines = [_moment(li.get("updated_at")) for li in self._lines_of([row["id"]])]
+		if line_times is None:
+			lines = [_moment(li.get("updated_at")) for li in self._lines_of([row["id"]])]
+		else:
+			lines = [_moment(t) for t in line_times.get(row["id"], ())]
 		return max(own, max((t for t in lines if t), default=EPOCH))
 
-	def _selected(self, row: dict) -> dict:
-		return {c: _read(v) for c, v in row.items()} | {"change_ts": self._change_ts(row)}
+	def _selected(self, row: dict, line_times: dict | None = None) -> dict:
+		return {c: _read(v) for c, v in row.items()} | {"change_ts": self._change_ts(row, line_times)}
 
-	def _date_fault(self, row: dict) -> str:
+	def _date_fault(self, row: dict, line_times: dict) -> str:
 		"""`portal_reads.DATE_FAULT`: the row's impossible dates as text, '' when none."""
 		parts = [f"{c} {_as_text(row[c])}" for c in ("updated_at", "created_at") if _impossible(row.get(c))]
-		bad_lines = sum(_impossible(li.get("updated_at")) for li in self._lines_of([row["id"]]))
+		bad_lines = sum(_impossible(t) for t in line_times.get(row["id"], ()))
 		return "; ".join(parts + ([f"{bad_lines} line(s) updated_at"] if bad_lines else []))
 
 	# ------------------------------------------------------------ reads (portal_reads.PortalReads)
@@ -203,6 +213,7 @@ class InMemoryPortal:
 		self.query_count += 1
 		wanted = None if only_entities is None else {str(e).strip() for e in only_entities}
 		rows = []
+		line_times = self._line_times()
 		for row in self.requisitions.values():
 			if row.get("invoice_generated") != 1:
 				continue
@@ -212,16 +223,16 @@ class InMemoryPortal:
 				moment = _moment(row.get("invoice_generated_at")) or _moment(row.get("created_at"))
 				if moment is None or moment < datetime.combine(from_date, time()):
 					continue
-			selected = self._selected(row)
-			if (selected["change_ts"], row["id"]) > after_key:
-				rows.append(selected)
-		rows = sorted(rows, key=lambda r: (r["change_ts"], r["id"]))[: int(limit)]
+			key = (self._change_ts(row, line_times), row["id"])
+			if key > after_key:
+				rows.append((key, row))
+		rows = [self._selected(r, line_times) for _key, r in sorted(rows, key=lambda kr: kr[0])[: int(limit)]]
 		batch = InvoiceBatch(rows_read=len(rows))
 		if not rows:
 			return batch
 		batch.last_key = (rows[-1]["change_ts"], rows[-1]["id"])
 		batch.portal_now = self.now
-		faults = {r["id"]: self._date_fault(self.requisitions[r["id"]]) for r in rows}
+		faults = {r["id"]: self._date_fault(self.requisitions[r["id"]], line_times) for r in rows}
 		batch.date_faults = {i: fault for i, fault in faults.items() if fault}
 		for r in rows:
 			entity = str(r["entity"]).strip()

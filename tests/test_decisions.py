@@ -8,7 +8,7 @@ push's cases and the rows it wrote are in `test_decisions_push.py`.
 """
 
 import copy
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -319,14 +319,19 @@ def test_changes_to_different_fields_on_both_sides_merge(w):
 
 
 def test_edit_in_the_same_second_as_the_cursor_is_not_missed(w):
-	t = w.portal.clock()  # a moment the portal's clock has reached (a later one is a future date)
-	first, second = w.invoice(updated_at=t), w.invoice(updated_at=t)
+	first, second = w.invoice(), w.invoice()
+	t = w.portal.now
+	for rid in (first, second):
+		w.portal.edit(rid, updated_at=t)
+	w.portal.now = t  # the pull reads while the portal's clock is still in that second
 	w.pull()
-	assert w.port.get_cursor() == (t, second)
+	assert w.port.get_cursor() == (t - timedelta(seconds=1), 0)  # an open second is not passed
 	w.portal.edit(first, remark="late edit", updated_at=t)  # the lower id, in the very second of the cursor
 	assert counts_of(w.pull()) == {"updated": 1}
 	assert w.doc(first)["remarks"] == "late edit"
+	w.portal.clock()  # the second closes: the cursor passes it, and nothing is read again
 	w.rerun_changes_nothing()
+	assert w.port.get_cursor() == (t, second)
 
 
 def test_unmapped_entity_is_skipped_with_one_log_row(w):

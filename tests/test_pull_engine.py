@@ -13,6 +13,7 @@ from inmemory_port import InMemoryPort
 
 from o2o_sync.setup import portal_realistic, portal_rows
 from o2o_sync.sync import mapping as m
+from o2o_sync.sync.engine import reconcile
 from o2o_sync.sync.engine.pull.run import PullEngine
 from o2o_sync.sync.model.money import amount_tolerance
 from o2o_sync.sync.model.port import CONFLICT, FAILED, SKIPPED, SUCCESS, SYNCED
@@ -318,18 +319,21 @@ def test_both_sides_changed_is_a_conflict_and_nothing_is_overwritten(world):
 	assert port.s.invoices[name]["remarks"] == "accountant's note"
 
 
-def test_edit_in_the_same_second_as_the_cursor_is_not_missed(world):
+def test_a_row_committed_late_behind_the_cursor_is_the_reconciliations(world):
+	"""The cursor passes only seconds the portal has closed (its NOW() is later), so the next
+	run reads strictly after it; an edit stamped with a closed second (a transaction that
+	committed late) is not the pull's: the daily reconciliation applies it."""
 	conn, port = world["conn"], world["port"]
-	t = datetime(2026, 11, 20, 9, 0, 0)
+	t = datetime(2026, 11, 20, 9, 0, 0)  # long past on the portal's clock
 	lines = [{"vendor_id": world["vendors"][0], "quantity": 1, "cost": "100.00", "gst_amt": "18.00"}]
 	first = portal_rows.insert_invoice(conn, world["entity"], lines, updated_at=t)
 	second = portal_rows.insert_invoice(conn, world["entity"], lines, updated_at=t)
 	run(world)
 	assert port.get_cursor() == (t, second)
-	# the lower id is edited within the very second the cursor stands on
 	portal_edits.touch_invoice(conn, first, remark="late edit", updated_at=t)
-	counts = run(world)
-	assert counts["updated"] == 1
+	assert run(world)["batches"] == 0  # strictly after the cursor: nothing read again
+	engine = PullEngine(port, world["client"], world["settings"])
+	assert reconcile.reconcile(engine, t - timedelta(days=1))["updated"] == 1
 	assert (
 		port.s.invoices[port.s.mappings[(first, world["vendors"][0])].purchase_invoice]["remarks"]
 		== "late edit"

@@ -17,9 +17,17 @@ cursor cannot trust).
   with one Failed "Pull Run" Sync Log row saying why, the cursor where it was, and raises
   `TransientError`: the next run retries.
 - **Time.** The cursor is on the portal's change time, read with the portal's own NOW()
-  (`InvoiceBatch.portal_now`) and never compared with ERPNext's clock. The cursor saved is
-  never later than the portal's NOW(): a row dated in the future is applied but re-read
-  (unchanged, by hash) until the portal's clock passes it (reported once, `dates`).
+  (`InvoiceBatch.portal_now`) and never compared with ERPNext's clock. A run resumes strictly
+  after the cursor (no overlap): the cursor passes only seconds the portal has closed (older
+  than its NOW() by `CLOSED_SECONDS`), so an edit made later in the cursor's own second cannot
+  be missed; rows of a second still open are applied but re-read by the next run (unchanged,
+  by hash): the guard costs the rows changed in the last seconds, not a window. A row dated
+  in the future is applied but re-read until the portal's clock passes it (reported once,
+  `dates`). A row a portal transaction commits late, dated behind the cursor, is the daily
+  reconciliation's (`engine.reconcile`).
+- **Budget.** `run(deadline=...)` stops between pages once `time.monotonic()` passes the
+  deadline (at least one page per run), with everything before committed and the cursor
+  after it; `finished` tells the caller to continue in another job.
 - **Entities.** The cursor belongs to the Database Connection (`port.get_cursor`); an
   entity mapped after the cursor passed its invoices is read from the start (the cut-over
   date) in a backfill pass of its own, then remembered (`port.pulled_entities`).
@@ -41,12 +49,12 @@ from o2o_sync.sync.model import mapping as m
 from o2o_sync.sync.model.errors import TransientError
 from o2o_sync.sync.model.port import FAILED, ORIGIN_ERPNEXT, SKIPPED, SUCCESS, ERPNextPort
 
-__all__ = ["COUNT_KEYS", "CURSOR_OVERLAP_SECONDS", "Outcome", "PullEngine", "first_cause"]
+__all__ = ["CLOSED_SECONDS", "COUNT_KEYS", "Outcome", "PullEngine", "first_cause"]
 
-#: Seconds of portal history re-read behind the cursor on every run, so an edit made in
-#: the same second as the last row read (or committed late) is not missed; unchanged
-#: rows in the overlap are skipped by hash.
-CURSOR_OVERLAP_SECONDS = 120
+#: A change-time second is closed, and the cursor may pass it, once it is older than the
+#: portal's NOW() by this many seconds (DATETIME holds whole seconds; one more second covers
+#: a statement that stamped NOW() just before the page was read).
+CLOSED_SECONDS = 1
 #: Attempts after the first at a unit that failed for a reason not about one invoice.
 TRANSIENT_RETRIES = 3
 #: Seconds waited before each retry of such a unit (the last repeats).
@@ -59,11 +67,16 @@ def backoff_seconds(attempt: int) -> int:
 
 
 def cursor_for(last_key: tuple[datetime, int], portal_now: datetime | None) -> tuple[datetime, int]:
-	"""The cursor a page may leave: its last (change time, requisition id), but never later
-	than the portal's NOW() (then `(portal_now, 0)`): a row dated in the future must not hide
-	the rows the portal writes until its clock gets there."""
-	if portal_now is not None and last_key[0] > portal_now:
-		return (portal_now, 0)
+	"""The cursor a page may leave: its last (change time, requisition id) when that second is
+	closed (older than the portal's NOW() by `CLOSED_SECONDS`), else `(portal_now -
+	CLOSED_SECONDS, 0)`: every row before that second is applied, and the next run reads that
+	second and later again, so an edit written later in a second still open (or a row dated
+	in the future) is never hidden behind the cursor."""
+	if portal_now is None:
+		return last_key
+	closed = portal_now - timedelta(seconds=CLOSED_SECONDS)
+	if last_key[0] >= closed:
+		return (closed, 0)
 	return last_key
 
 
@@ -110,6 +123,10 @@ class PullEngine:
 		)
 		#: (portal change time, requisition id) the run has committed up to
 		self.cursor: tuple[datetime | None, int] = (None, 0)
+		#: time.monotonic() past which the run stops between pages (None: no budget)
+		self.deadline = None
+		#: False when the run stopped at its deadline with more to read: continue it
+		self.finished = True
 		#: what a stop names: the run and its Sync Log operation (reconciliation names itself)
 		self.stopping = ("Pull", "Pull Run")
 		self._progress = [0, 0]  # portal rows read and pages, over the run's passes (for `on_batch`)
@@ -124,11 +141,18 @@ class PullEngine:
 
 	# ------------------------------------------------------------ the run
 
-	def run(self, limit: int | None = None) -> dict:
+	def out_of_time(self) -> bool:
+		"""True once the run's deadline (`time.monotonic()` seconds) has passed."""
+		return self.deadline is not None and time.monotonic() >= self.deadline
+
+	def run(self, limit: int | None = None, deadline: float | None = None) -> dict:
 		"""Pull what changed since the cursor, read newly mapped entities from the start, then
 		retry failed invoices.
 
-		Args: `limit`, the most portal invoices to read this run (None: all).
+		Args: `limit`, the most portal invoices to read this run (None: all); `deadline`, a
+		`time.monotonic()` value past which no page is started (None: no budget; at least
+		one page is read): then `finished` is False, what was read is committed and the
+		cursor is after it, and failed invoices are left to the run that continues it.
 		Returns the counts: created, updated, unchanged, cancelled, failed, linked,
 		conflict, deleted (Purchase Invoices), plus `skipped` (invoices of unmapped
 		entities) and `batches`. Raises `ProcureUATConnectionError` when the portal is
@@ -139,12 +163,15 @@ class PullEngine:
 		seen: set[tuple[int, int]] = set()
 		skipped = Counter()
 		self._progress = [0, 0]
+		self.deadline, self.finished = deadline, True
 		self.cursor = self.port.get_cursor()
 		cursor_ts = self.cursor[0]
-		after = (cursor_ts - timedelta(seconds=CURSOR_OVERLAP_SECONDS), 0) if cursor_ts else (None, 0)
 		mapped = set(self.settings.entities)
 		pulled = set(self.port.pulled_entities())
-		read, batches, complete = self._pass(after, limit, seen, skipped, move_cursor=True)
+		if cursor_ts is None and pulled != mapped:  # recorded before the first page: a run
+			self.unit(partial(self.port.save_pulled_entities, mapped), seen)  # killed later resumes
+			pulled = mapped
+		read, batches, complete = self._pass(self.cursor, limit, seen, skipped, move_cursor=True)
 		if cursor_ts is None:  # read from the start: the cursor carries every mapped entity's history
 			known = mapped
 		else:
@@ -156,9 +183,10 @@ class PullEngine:
 				known = mapped if complete else known
 		if known != pulled:
 			self.unit(partial(self.port.save_pulled_entities, known), seen)
-
-		self.unit(partial(self._retry_failed, seen), seen)
-		self.unit(partial(refresh_outdated, self, seen), seen)  # field maps changed (refresh.py)
+		self.finished = not (self.out_of_time() and not complete)
+		if self.finished:  # what follows is the end of a run: a continuation does it
+			self.unit(partial(self._retry_failed, seen), seen)
+			self.unit(partial(refresh_outdated, self, seen), seen)  # field maps changed (refresh.py)
 		for entity, n in sorted(skipped.items()):
 			self.tally.log(
 				"Skip",
@@ -171,7 +199,8 @@ class PullEngine:
 		self.tally.log(
 			"Pull Run",
 			FAILED if self.counts["failed"] else SUCCESS,
-			"Pull finished: " + ", ".join(f"{k} {v}" for k, v in result.items()),
+			("Pull finished: " if self.finished else "Pull stopped at its time budget, to be continued: ")
+			+ ", ".join(f"{k} {v}" for k, v in result.items()),
 			duration_ms=int((time.monotonic() - started) * 1000),
 		)
 		self.tally.flush()
@@ -190,6 +219,8 @@ class PullEngine:
 		narrowed = {"only_entities": set(only)} if only is not None else {}
 		read = batches = 0
 		while limit is None or read < limit:
+			if self._progress[1] and self.out_of_time():
+				return read, batches, False
 			size = batch_size if limit is None else min(batch_size, limit - read)
 			batch = self.client.fetch_invoice_batch(
 				after, size, entities, from_date=self.settings.from_date, **narrowed
