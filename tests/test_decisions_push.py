@@ -5,6 +5,7 @@ real-database versions of some of these cases are in `test_push_engine.py`. Asse
 what a user would check: the portal's rows, invoice numbers, the Sync Mapping, the Sync Log.
 """
 
+import time
 from datetime import date, datetime
 from decimal import Decimal as D
 
@@ -179,14 +180,14 @@ def test_an_invoice_pulled_from_the_portal_is_not_pushed_back(w):
 def test_payment_state_follows_outstanding_one_statement_per_state(w):
 	r1 = w.pusher.push(w.push_invoice("P1"))["procureuat_id"]
 	r2 = w.pusher.push(w.push_invoice("P2"))["procureuat_id"]
-	assert w.pusher.sync_payment_states() == {"updated": 0, "unchanged": 2}
+	assert w.pusher.sync_payment_states() == {"updated": 0, "unchanged": 2, "left": 0}
 	w.port.s.invoices["P1"]["push"].outstanding_amount = D("70.50")
 	w.port.s.invoices["P2"]["push"].outstanding_amount = D("0")
 	before = w.portal.query_count
-	assert w.pusher.sync_payment_states() == {"updated": 2, "unchanged": 0}
+	assert w.pusher.sync_payment_states() == {"updated": 2, "unchanged": 0, "left": 0}
 	assert w.portal.query_count - before == 2
 	assert {r["id"]: r["finance_status"] for r in w.portal_rows()} == {r1: 1, r2: 2}
-	assert w.pusher.sync_payment_states(["P1"]) == {"updated": 0, "unchanged": 1}
+	assert w.pusher.sync_payment_states(["P1"]) == {"updated": 0, "unchanged": 1, "left": 0}
 
 
 # ---------------------------------------------------------------- the pull seeing the rows the push wrote
@@ -253,3 +254,18 @@ def test_cancelled_in_erpnext_is_sent_to_the_portal_and_not_pulled_back(w):
 	assert row["is_invoice_cancel"] == 1 and row["invoice_cancel_date"] == row["updated_at"]
 	assert counts_of(w.pull()) == {}
 	w.rerun_changes_nothing()
+
+
+def test_payment_states_go_in_chunks_each_committed_and_resume_after_the_deadline(w):
+	names = [w.push_invoice(f"P{i}") for i in range(5)]
+	for name in names:
+		w.pusher.push(name)
+		w.port.s.invoices[name]["push"].outstanding_amount = D("0")
+	commits = w.port.commits
+	first = w.pusher.sync_payment_states(
+		chunk=2, deadline=time.monotonic() - 1
+	)  # one chunk, then out of time
+	assert first == {"updated": 2, "unchanged": 0, "left": 3} and w.port.commits == commits + 1
+	rest = w.pusher.sync_payment_states(chunk=2)
+	assert rest == {"updated": 3, "unchanged": 2, "left": 0}  # what was sent is not sent again
+	assert {r["finance_status"] for r in w.portal_rows()} == {2}

@@ -7,6 +7,8 @@ something accepts POST only (`frappe.call` posts); a pull asked for over the web
 background job (`enqueue_pull`), never inside the request.
 """
 
+from datetime import datetime
+
 import frappe
 from frappe import _
 from frappe.utils import getdate
@@ -27,8 +29,8 @@ from o2o_sync.constants import (
 from o2o_sync.o2o_sync.doctype.database_connection.database_connection import run_connection_test
 from o2o_sync.o2o_sync.permissions import require_manager
 from o2o_sync.sync.engines import push_engine
+from o2o_sync.sync.jobs import pull_lock_name, run_pull, run_reconcile, write_logs_now
 from o2o_sync.sync.jobs import rescan_from_date as rescan_cursor
-from o2o_sync.sync.jobs import run_pull, run_reconcile, write_logs_now
 from o2o_sync.sync.model.errors import ProcureUATConnectionError
 from o2o_sync.sync.model.port import LogEntry
 from o2o_sync.sync.scope import mapped_companies
@@ -95,10 +97,11 @@ def queue_pull(from_date=None, limit=None, method: str = PULL_JOB) -> bool:
 	"""Queue the pull job (`method`, default `PULL_JOB`; job id `PULL_JOB_ID`, long queue)
 	unless one is queued or running already; no permission check (the caller did it: the desk,
 	the minute's probe, the signed webhook, which queues `jobs.incremental_pull`: a guest's
-	job must not run as Guest). Returns True when queued, False when one was there."""
+	job must not run as Guest). Returns True when queued, False when one was there (a job RQ
+	still lists as started but that died is not: `_stale_pull_job`)."""
 	from frappe.utils.background_jobs import is_job_enqueued
 
-	if is_job_enqueued(PULL_JOB_ID):
+	if is_job_enqueued(PULL_JOB_ID) and not _stale_pull_job():
 		return False
 	frappe.enqueue(
 		method,
@@ -108,6 +111,30 @@ def queue_pull(from_date=None, limit=None, method: str = PULL_JOB) -> bool:
 		from_date=from_date,
 		limit=limit,
 	)
+	return True
+
+
+#: seconds a started pull job may run without holding the pull lock before it is taken for dead
+STALE_AFTER_SECONDS = 60
+
+
+def _stale_pull_job() -> bool:
+	"""True when RQ still lists the desk's pull job as started but it is dead: started more
+	than `STALE_AFTER_SECONDS` ago and nobody holds the pull lock (a killed work-horse's
+	connection died and freed it; RQ cleans its registries later). The stuck job is deleted,
+	so Pull now never answers busy for a run that is gone."""
+	from frappe.utils.background_jobs import get_job
+	from rq.job import JobStatus
+
+	job = get_job(PULL_JOB_ID)
+	if job is None or job.get_status() != JobStatus.STARTED or job.started_at is None:
+		return False
+	started = job.started_at.replace(tzinfo=None)
+	if (datetime.utcnow() - started).total_seconds() < STALE_AFTER_SECONDS:
+		return False
+	if frappe.db.sql("SELECT IS_FREE_LOCK(%s)", (pull_lock_name(),))[0][0] != 1:
+		return False
+	job.delete()
 	return True
 
 

@@ -27,6 +27,8 @@ from o2o_sync.constants import (
 	SYNC_LOG,
 	SYNC_MAPPING,
 )
+from o2o_sync.sync import run_marks
+from o2o_sync.sync.jobs import pull_lock_name
 from o2o_sync.sync.scope import mapped_companies
 
 #: the statuses a card counts: what needs a person's attention
@@ -196,7 +198,9 @@ def last_pull_status() -> dict:
 	Returns `{"last_pull_at" (site time or None), "last_pull_summary", "last_run": {"status",
 	"message", "creation"} of the newest "Pull Run" Sync Log row or None, "last_test": the same
 	of the newest "Test Connection" row or None, "portal_answered": True | False | None,
-	"portal_checked_at", "portal_message"}`. The portal answered when its newest answer (a
+	"portal_checked_at", "portal_message", "interrupted": what `run_marks.interrupted` says of
+	a pull run that died (None when none did), "backfill": the backfill's progress text or
+	None}`. The portal answered when its newest answer (a
 	pull that finished, i.e. `last_pull_at`, or a successful Test Connection) is not older than
 	its newest refusal (a failed Test Connection, or a failed "Pull Run" row after the last
 	finished pull: a run that could not reach the portal never sets `last_pull_at`); None
@@ -232,6 +236,8 @@ def last_pull_status() -> dict:
 	return {
 		"last_pull_at": last_pull_at,
 		"last_pull_summary": settings.get("last_pull_summary"),
+		"interrupted": run_marks.interrupted(pull_lock_name()),
+		"backfill": settings.get("backfill_progress") or None,
 		"last_run": row(last_run),
 		"last_test": row(last_test),
 		"portal_answered": answered,

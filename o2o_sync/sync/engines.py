@@ -177,7 +177,7 @@ def push_engine(settings=None) -> PushEngine:
 	Args: `settings`, the O2O Sync Settings document or a dict of its fields (default: the
 	document, read fresh). A company mapped to several entities pushes as the first of them.
 	Raises ProcureUATConnectionError when the portal is unreachable. RQ's job timeout and
-	ERPNext's database failing (`faults.is_transient`) never mark an invoice Failed: they
+	ERPNext's database failing (`faults.stops_the_job`) never mark an invoice Failed: they
 	propagate, and the job keeps the invoice Pending (`jobs._portal_job`).
 	"""
 	settings = settings or frappe.get_doc(SETTINGS)
@@ -197,5 +197,5 @@ def push_engine(settings=None) -> PushEngine:
 		),
 		clock=now_datetime,
 		registry=columns,
-		is_stopping=faults.is_transient,
+		is_stopping=faults.stops_the_job,
 	)

@@ -11,15 +11,17 @@ from contextlib import contextmanager
 from datetime import datetime
 
 import frappe
-from frappe.utils import add_days, getdate, now_datetime
+from frappe.utils import add_days, get_datetime, getdate, now_datetime
 from frappe.utils.file_lock import LockTimeoutError
 
 from o2o_sync.constants import F_SYNC_STATUS, FAILED, PENDING, PULL, PURCHASE_INVOICE, PUSH, SETTINGS, SKIPPED
+from o2o_sync.sync import run_marks
+from o2o_sync.sync.budget import enqueue_continuation, job_deadline
 from o2o_sync.sync.engine import reconcile
 from o2o_sync.sync.engines import pull_engine, pull_settings, push_engine, reconcile_days
 from o2o_sync.sync.frappe_port import FrappePort, faults
 from o2o_sync.sync.frappe_port.bookkeeping import write_logs_now
-from o2o_sync.sync.model.errors import ProcureUATConnectionError
+from o2o_sync.sync.model.errors import ProcureUATConnectionError, TransientError
 from o2o_sync.sync.model.port import LogEntry
 from o2o_sync.sync.notifications import notify_held_quietly
 from o2o_sync.sync.scope import invoice_of_mapped_company
@@ -32,6 +34,10 @@ LOCK_NAME_LENGTH = 64
 #: Seconds a webhook job (`pull_requisitions`) goes on taking ids: well inside the short
 #: queue's 300 s
 WEBHOOK_JOB_SECONDS = 120
+#: RQ job id (and "-a"/"-b") of the pull continuing a run that stopped at its time budget
+PULL_CONTINUE_JOB_ID = "o2o_sync::pull-continue"
+#: RQ job id (and "-a"/"-b") of a reconciliation continuing at its time budget
+RECONCILE_CONTINUE_JOB_ID = "o2o_sync::reconcile-continue"
 
 
 def pull_lock_name() -> str:
@@ -76,46 +82,64 @@ def pull_running() -> bool:
 	return frappe.db.sql("SELECT IS_FREE_LOCK(%s)", (pull_lock_name(),))[0][0] != 1
 
 
-def run_pull(from_date=None, limit=None, on_batch=None) -> dict:
+def run_pull(from_date=None, limit=None, on_batch=None, deadline=None) -> dict:
 	"""Pull ProcureUAT invoices into Purchase Invoices, one run at a time (contract, "Pull").
 
 	Args: `from_date` ("YYYY-MM-DD" or a date, Asia/Kolkata), the cut-over: invoices dated
 	before it are never pulled; it is stored in O2O Sync Settings for the runs that follow.
 	`limit`, the most portal invoices to read this run (default: all that changed).
 	`on_batch`, called after each committed batch (`PullEngine.on_batch`; see `pull_progress`).
+	`deadline`, a `time.monotonic()` value past which no batch is started (default: in an RQ
+	job, half of its queue's timeout from now, `budget.job_deadline`; else none): a run that
+	stops there enqueues its continuation (`continue_pull`, one at a time) and ends.
 	Returns the engine's counts `{"created", "updated", "unchanged", "cancelled", "failed",
 	"linked", "conflict", "deleted", "skipped", "batches"}` (also stored, with the time, as the
 	settings' `last_pull_at` / `last_pull_summary`), or `{"status": "busy"}` when another pull
-	holds the lock. Raises ProcureUATConnectionError when the portal is unreachable, after
-	rolling the run back and writing a failed "Pull Run" Sync Log row.
+	holds the lock. A run that finds the previous one died first says so (`run_marks`).
+	Raises ProcureUATConnectionError when the portal is unreachable, after rolling the run
+	back and writing a failed "Pull Run" Sync Log row.
 	"""
+	if deadline is None:
+		deadline = job_deadline()
 	try:
 		with pull_lock():
 			if from_date:  # only by the run that holds the lock: a busy answer changes nothing
 				frappe.db.set_single_value(SETTINGS, "pull_from_date", getdate(from_date))
+			run_marks.start_run()
 			settings = pull_settings()
 			try:
 				engine = pull_engine(settings)
 				engine.on_batch = on_batch
-				counts = engine.run(limit=int(limit) if limit else None)
+				counts = engine.run(limit=int(limit) if limit else None, deadline=deadline)
 			except ProcureUATConnectionError as e:
 				frappe.db.rollback()
 				write_logs_now(
 					[LogEntry(direction=PULL, operation="Pull Run", status=FAILED, message=str(e))]
 				)
+				run_marks.end_run_now()
 				raise
+			except TransientError:  # the engine wrote its row: this run ended, and says so
+				run_marks.end_run_now()
+				raise
+			summary = ", ".join(f"{k} {v}" for k, v in counts.items())
+			if not engine.finished:
+				summary += "; stopped at its time budget, continued in another job"
+			run_marks.end_run()
+			frappe.db.set_single_value(
+				SETTINGS, {"last_pull_at": now_datetime(), "last_pull_summary": summary}
+			)
+			frappe.db.commit()  # nosemgrep: the run's bookkeeping is committed with its summary
 	except LockTimeoutError:
 		return {"status": "busy"}
-	frappe.db.set_single_value(
-		SETTINGS,
-		{
-			"last_pull_at": now_datetime(),
-			"last_pull_summary": ", ".join(f"{k} {v}" for k, v in counts.items()),
-		},
-	)
-	frappe.db.commit()  # nosemgrep: the run's bookkeeping is committed with its summary
+	if not engine.finished:
+		enqueue_continuation("o2o_sync.sync.jobs.continue_pull", PULL_CONTINUE_JOB_ID)
 	notify_held_quietly()  # each new conflict (and an invoice failing for a day) reaches a person, once
 	return counts
+
+
+def continue_pull() -> dict:
+	"""Job (long queue): go on with a pull that stopped at its time budget (`run_pull`)."""
+	return run_pull()
 
 
 def retry_pull(requisition_ids: list[int], keys: list[list[int]] | None = None) -> dict:
@@ -151,23 +175,28 @@ def retry_pull(requisition_ids: list[int], keys: list[list[int]] | None = None) 
 		return {"status": "busy"}
 
 
-def run_reconcile(days=None) -> dict:
+def run_reconcile(days=None, after=None) -> dict:
 	"""Job (daily, and on demand): compare the portal's invoices changed in the last `days`
 	with the Sync Mappings by hash and apply what the pull's cursor missed
 	(`reconcile.reconcile`), holding the pull's lock (it writes what a pull writes).
 
 	Args: `days`, the window (default: O2O Sync Settings' `reconcile_days`, 30). The window
 	starts `days` + 1 days before today (ERPNext's date: one day more, so neither the time
-	zones nor the clocks of the two sides narrow it). Returns `{"read", "slices", "missed",
-	"batches", "created", "updated", ...}` (one "Reconcile" Sync Log row says the same), or
-	`{"status": "busy"}` while a pull runs. Raises ProcureUATConnectionError when the portal
-	is unreachable (logged), TransientError when ERPNext's database kept failing (logged).
+	zones nor the clocks of the two sides narrow it). `after`, ["YYYY-MM-DD HH:MM:SS",
+	requisition id]: where a reconciliation stopped at its time budget goes on from (its
+	continuation job passes it). Returns `{"read", "slices", "missed", "batches", "created",
+	"updated", ...}` (one "Reconcile" Sync Log row says the same), or `{"status": "busy"}`
+	while a pull runs. In a job it stops at half its queue's timeout and enqueues its
+	continuation. Raises ProcureUATConnectionError when the portal is unreachable (logged),
+	TransientError when ERPNext's database kept failing (logged).
 	"""
 	since = datetime.combine(add_days(getdate(), -(reconcile_days(days) + 1)), datetime.min.time())
+	start = (since, 0) if not after else (get_datetime(after[0]), int(after[1]))
 	try:
 		with pull_lock():
 			try:
-				return reconcile.reconcile(pull_engine(), since)
+				engine = pull_engine()
+				result = reconcile.reconcile(engine, since, after=start, deadline=job_deadline())
 			except ProcureUATConnectionError as e:
 				frappe.db.rollback()
 				write_logs_now(
@@ -176,6 +205,15 @@ def run_reconcile(days=None) -> dict:
 				raise
 	except LockTimeoutError:
 		return {"status": "busy"}
+	if result.get("resume"):
+		ts, requisition_id = result["resume"]
+		enqueue_continuation(
+			"o2o_sync.sync.jobs.run_reconcile",
+			RECONCILE_CONTINUE_JOB_ID,
+			days=days,
+			after=[str(ts), requisition_id],
+		)
+	return result
 
 
 def rescan_from_date(from_date, run: bool = True) -> dict:
@@ -246,7 +284,7 @@ def _portal_job(invoice_name: str, operation: str, run) -> dict:
 		frappe.db.commit()  # nosemgrep: the queued state and its Sync Log row outlive the failed job
 		raise
 	except Exception as e:
-		if not faults.is_transient(e):
+		if not faults.stops_the_job(e):
 			raise
 		keep_pending(invoice_name, operation, e)
 		raise
@@ -256,7 +294,7 @@ def _portal_job(invoice_name: str, operation: str, run) -> dict:
 
 def keep_pending(invoice_name: str, operation: str, error: BaseException) -> None:
 	"""A push or cancellation stopped by RQ's job timeout, or by ERPNext's database failing
-	(`faults.is_transient`): roll back what it did on ERPNext's side, keep the invoice Pending
+	(`faults.stops_the_job`): roll back what it did on ERPNext's side, keep the invoice Pending
 	(`scheduler.retry_pending_pushes` sends it again; the portal's write is idempotent) and say
 	why in a Failed Sync Log row, committed. Never raises for a database that stays away."""
 	try:
@@ -280,11 +318,29 @@ def keep_pending(invoice_name: str, operation: str, error: BaseException) -> Non
 		frappe.db.rollback()
 
 
+#: invoices whose payment state moved, sent and committed together by the periodic job
+PAYMENT_STATES_CHUNK = 200
+#: RQ job id (and "-a"/"-b") of the payment states' continuation
+PAYMENT_STATES_JOB_ID = "o2o_sync::payment-states"
+
+
 def sync_payment_states(invoice_names: list[str] | None = None) -> dict:
 	"""Job: send `finance_status` of the given (or all) mapped invoices whose state moved
-	(see `PushEngine.sync_payment_states`)."""
-	result = push_engine().sync_payment_states(invoice_names)
+	(see `PushEngine.sync_payment_states`), `PAYMENT_STATES_CHUNK` at a time with a commit
+	after each; in an RQ job it stops at half its queue's timeout and enqueues its
+	continuation (resumable: what was sent is saved on the Sync Mappings).
+	Returns `{"updated", "unchanged", "left"}`."""
+	result = push_engine().sync_payment_states(
+		invoice_names, chunk=PAYMENT_STATES_CHUNK, deadline=job_deadline()
+	)
 	frappe.db.commit()  # nosemgrep
+	if result.get("left"):
+		enqueue_continuation(
+			"o2o_sync.sync.jobs.sync_payment_states",
+			PAYMENT_STATES_JOB_ID,
+			queue="default",
+			invoice_names=invoice_names,
+		)
 	return result
 
 

@@ -5,11 +5,14 @@ the work itself is in `jobs` (engines from `engines`). Old Sync Log rows are cle
 Frappe's Log Settings (`default_log_clearing_doctypes` in hooks.py, `SyncLog.clear_old_logs`).
 """
 
+import time
+
 import frappe
 from frappe.utils import add_to_date, cint, getdate, now_datetime
 from frappe.utils.background_jobs import is_job_enqueued
 
 from o2o_sync.constants import F_SYNC_STATUS, PENDING, PURCHASE_INVOICE, SETTINGS
+from o2o_sync.sync.budget import job_deadline
 from o2o_sync.sync.desk import PULL_JOB_ID, queue_pull
 from o2o_sync.sync.engines import portal_client, push_engine, sync_enabled
 from o2o_sync.sync.frappe_port import FrappePort
@@ -122,11 +125,14 @@ def retry_pending_pushes(older_than_seconds: int = 120, limit: int = 200) -> dic
 	Returns `{"retried": n, "cancellations": n, "busy": n, "in_flight": n}`: the Pending
 	invoices found of each kind, those left Pending because the portal was busy, and those
 	left to their own job.
+	Stops at half its queue's timeout (in a job; the next run, 15 minutes later, goes on
+	with what is still Pending).
 	"""
 	found = {"retried": 0, "cancellations": 0, "busy": 0, "in_flight": 0}
 	companies = active_companies()
 	if not companies:
 		return found
+	deadline = job_deadline()
 	engine = None
 	for key, docstatus, job in (("retried", 1, "push"), ("cancellations", 2, "cancel")):
 		names = frappe.get_all(
@@ -143,6 +149,8 @@ def retry_pending_pushes(older_than_seconds: int = 120, limit: int = 200) -> dic
 		)
 		found[key] = len(names)
 		for name in names:
+			if deadline is not None and time.monotonic() >= deadline:
+				return found
 			frappe.db.commit()  # nosemgrep: a fresh transaction (and snapshot) for each invoice
 			if is_job_enqueued(f"o2o_sync::{job}::{name}"):
 				found["in_flight"] += 1

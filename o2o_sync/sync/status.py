@@ -18,7 +18,9 @@ from o2o_sync.constants import (
 	SYNC_MAPPING,
 	SYNCED,
 )
+from o2o_sync.sync import run_marks
 from o2o_sync.sync.frappe_port import FrappePort
+from o2o_sync.sync.jobs import pull_lock_name
 
 #: the statuses `sync_status` counts, in this order
 STATUSES = (SYNCED, PENDING, FAILED, CONFLICT)
@@ -55,7 +57,8 @@ def sync_status() -> dict:
 	Returns `{"counts": {"Synced", "Pending", "Failed", "Conflict"}` (Sync Mappings per status),
 	`"enabled"`, `"last_pull"`: `{"at", "summary", "status", "message"}` (O2O Sync Settings'
 	`last_pull_at` / `last_pull_summary` and the latest "Pull Run" Sync Log row: its status
-	says whether the portal answered), `"last_push"`: the latest push Sync Log row
+	says whether the portal answered; `interrupted`, what `run_marks.interrupted` says of a
+	run that died, else None; `backfill`, the backfill's progress text or None), `"last_push"`: the latest push Sync Log row
 	(`{"at", "operation", "status", "message", "invoice", "procureuat_id"}`) or None,
 	`"pushes_24h"`: `{"Success": n, "Failed": n}` push rows of the last 24 hours,
 	`"cursor"`: `{"updated_at", "requisition_id"}` (the pull's watermark)}`. Raises
@@ -87,6 +90,8 @@ def sync_status() -> dict:
 			"summary": settings.get("last_pull_summary"),
 			"status": (run or {}).get("status"),
 			"message": (run or {}).get("message"),
+			"interrupted": run_marks.interrupted(pull_lock_name()),
+			"backfill": settings.get("backfill_progress") or None,
 		},
 		"last_push": None
 		if push is None

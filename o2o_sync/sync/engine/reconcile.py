@@ -64,13 +64,15 @@ def _page(engine, batch, seen) -> tuple[int, int]:
 	return n_slices, len(keys)
 
 
-def reconcile(engine, since: datetime) -> dict:
+def reconcile(engine, since: datetime, after=None, deadline: float | None = None) -> dict:
 	"""Compare every portal invoice changed since `since` with its Sync Mappings; apply what
 	the cursor missed.
 
 	Args: `engine`, a `PullEngine`; `since`, the window's start on the portal's change time
-	(naive Asia/Kolkata; the settings' cut-over date still applies).
-	Returns `{"read", "slices", "missed", "batches", "created", "updated", "unchanged",
+	(naive Asia/Kolkata; the settings' cut-over date still applies); `after`, the (change
+	time, requisition id) a reconciliation stopped at goes on from (None: `since`);
+	`deadline`, a `time.monotonic()` value past which no page is started (at least one is).
+	Returns `{"resume": (change time, requisition id) to go on from, or None when done, "read", "slices", "missed", "batches", "created", "updated", "unchanged",
 	"cancelled", "failed", "linked", "conflict", "deleted"}`: portal invoices read, their
 	vendor slices of mapped entities, slices that differed from their mapping (or had none),
 	pages, and what applying the missed ones did. Writes one "Reconcile" Sync Log row.
@@ -82,10 +84,14 @@ def reconcile(engine, since: datetime) -> dict:
 	found = Counter()
 	engine.cursor = engine.port.get_cursor()  # named, never moved, should it stop
 	engine.stopping = (RECONCILE, RECONCILE)
-	after = (since, 0)
+	after = tuple(after) if after else (since, 0)
 	size = max(1, int(engine.settings.pull_batch_size or 200))
 	entities = set(engine.settings.entities)
+	resume = None
 	while True:
+		if found["batches"] and deadline is not None and time.monotonic() >= deadline:
+			resume = after
+			break
 		batch = engine.client.fetch_invoice_batch(after, size, entities, from_date=engine.settings.from_date)
 		if not batch.rows_read:
 			break
@@ -95,11 +101,16 @@ def reconcile(engine, since: datetime) -> dict:
 		if batch.rows_read < size:
 			break
 	applied = {k: v for k, v in engine.counts.items() if v and k != "unchanged"}
-	result = {k: found[k] for k in ("read", "slices", "missed", "batches")} | dict(engine.counts)
+	result = (
+		{"resume": resume}
+		| {k: found[k] for k in ("read", "slices", "missed", "batches")}
+		| dict(engine.counts)
+	)
 	engine.tally.log(
 		RECONCILE,
 		FAILED if engine.counts["failed"] else SUCCESS,
-		f"Reconcile since {since:%Y-%m-%d %H:%M:%S}: {found['read']} invoice(s) read, {found['slices']}"
+		("Reconcile, stopped at its time budget and continued in another job, " if resume else "Reconcile ")
+		+ f"since {since:%Y-%m-%d %H:%M:%S}: {found['read']} invoice(s) read, {found['slices']}"
 		f" compared, {found['missed']} missed by the cursor"
 		+ (f", applied: {', '.join(f'{k} {v}' for k, v in applied.items())}" if applied else ""),
 		duration_ms=int((time.monotonic() - started) * 1000),

@@ -21,11 +21,11 @@ SERVER_CODES = frozenset({1213, 1020, 1205, 1305, 1317, 1053, 1927, 1969, 1180, 
 #: Client error codes: cannot connect (2003), server has gone away (2006), lost connection
 #: during a query (2013, 2055).
 CLIENT_CODES = frozenset({2003, 2006, 2013, 2055})
-#: `frappe.local.flags` key of the user-level locks this session holds (see `reconnect`).
-SESSION_LOCKS = "o2o_session_locks"
 #: Exceptions that stop a job from outside (RQ's timeout), by class name: RQ is not imported
 #: here for them.
 STOPPING = frozenset({"JobTimeoutException"})
+#: `frappe.local.flags` key of the user-level locks this session holds (see `reconnect`).
+SESSION_LOCKS = "o2o_session_locks"
 
 
 def _one_is_transient(error: BaseException) -> bool:
@@ -35,12 +35,13 @@ def _one_is_transient(error: BaseException) -> bool:
 		return True
 	if isinstance(error, pymysql.err.MySQLError) and error.args:
 		return error.args[0] in SERVER_CODES or error.args[0] in CLIENT_CODES
-	return type(error).__name__ in STOPPING
+	return False
 
 
 def is_transient(error: BaseException) -> bool:
 	"""True when `error`, or an error it was raised from or while handling, is one of the
-	database failures above, or the job being stopped."""
+	database failures above. RQ's `JobTimeoutException` is not: the job is out of time, and
+	retrying the batch would only be killed a minute later (see `slices.is_stopping`)."""
 	seen = set()
 	while error is not None and id(error) not in seen:
 		seen.add(id(error))
@@ -84,3 +85,22 @@ def reconnect() -> None:
 				f"the database connection was lost and with it lock {name}, which another session"
 				" holds now: this run stops and leaves the rest to that one"
 			)
+
+
+def _chain(error: BaseException):
+	seen = set()
+	while error is not None and id(error) not in seen:
+		seen.add(id(error))
+		yield error
+		error = error.__cause__ or error.__context__
+
+
+def is_stopping(error: BaseException) -> bool:
+	"""True when `error`, or an error it came from, stops the job from outside (`STOPPING`:
+	RQ's job timeout). Not transient for the pull (a retry would be killed anyway)."""
+	return any(type(e).__name__ in STOPPING for e in _chain(error))
+
+
+def stops_the_job(error: BaseException) -> bool:
+	"""`is_transient` or `is_stopping`: what keeps a pushed invoice Pending (`jobs._portal_job`)."""
+	return is_transient(error) or is_stopping(error)

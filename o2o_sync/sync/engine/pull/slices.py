@@ -31,6 +31,15 @@ from o2o_sync.sync.model.records import PortalInvoice, Vendor
 
 #: Characters the Sync Mapping's `procureuat_invoice_number` (a Data field) holds.
 MAPPING_NUMBER_LENGTH = 140
+#: Exceptions that stop the job from outside (RQ's `JobTimeoutException`), by class name (the
+#: engine imports no RQ): neither about one invoice nor worth retrying; they end the run.
+STOPPING = frozenset({"JobTimeoutException"})
+
+
+def is_stopping(error: BaseException) -> bool:
+	"""True when `error` stops the job from outside (`STOPPING`): the slice is rolled back and
+	the error raised on, never recorded as the invoice's failure."""
+	return type(error).__name__ in STOPPING
 
 
 def first_cause(error: BaseException) -> str:
@@ -138,6 +147,8 @@ class SliceSync:
 					record.status, record.last_error, record.conflict_fields = SYNCED, None, None
 				self.port.save_mapping(record)
 		except Exception as e:
+			if is_stopping(e):
+				raise
 			if is_transient(self.port, e):  # not about this invoice: the whole page goes back (run)
 				raise TransientError(f"{m.invoice_label(inv)}: {first_cause(e)}") from e
 			self.masters.forget_suppliers_since(known)

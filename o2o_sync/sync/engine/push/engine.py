@@ -279,25 +279,37 @@ class PushEngine:
 		self._log(OP_CANCEL, SUCCESS, message, name, ids[0], started=started)
 		return {"status": SYNCED, "message": message}
 
-	def sync_payment_states(self, names: list[str] | None = None) -> dict:
+	def sync_payment_states(
+		self, names: list[str] | None = None, chunk: int | None = None, deadline: float | None = None
+	) -> dict:
 		"""Send `finance_status` for mapped invoices whose payment state moved.
 
-		Args: invoice names, or None for every mapped invoice (the periodic job).
-		Returns `{"updated": n, "unchanged": n}`; one UPDATE statement per state value.
+		Args: invoice names, or None for every mapped invoice (the periodic job); `chunk`,
+		invoices whose state moved sent and committed together (`port.commit` after each;
+		None: all in one, committed by the caller); `deadline`, a `time.monotonic()` value
+		past which no chunk is started (at least one is). Resumable: a sent state is saved on
+		its Sync Mapping, so the next call skips it.
+		Returns `{"updated": n, "unchanged": n, "left": n}` (`left`: moved states not sent
+		before the deadline); one UPDATE statement per state value and chunk.
 		"""
 		started = time.monotonic()
 		states = self.port.payment_states(names)  # [(MappingRecord, outstanding, grand_total)]
-		changes: dict[int, int] = {}
 		moved = []
 		for rec, outstanding, grand_total in states:
 			status = finance_status(outstanding, grand_total)
 			if status != rec.finance_status:
-				changes[rec.procureuat_id] = status
 				rec.finance_status = status
 				moved.append(rec)
-		if changes:
+		size = max(1, int(chunk)) if chunk else max(1, len(moved))
+		sent, requisitions = 0, set()
+		for at in range(0, len(moved), size):
+			if sent and deadline is not None and time.monotonic() >= deadline:
+				break
+			part = moved[at : at + size]
+			changes = {rec.procureuat_id: rec.finance_status for rec in part}
 			self.client.set_finance_status(changes)
-			for rec in moved:
+			requisitions.update(changes)
+			for rec in part:
 				self.port.save_mapping(rec)
 				self._log(
 					OP_PAYMENT_STATUS,
@@ -307,4 +319,12 @@ class PushEngine:
 					rec.procureuat_id,
 					started=started,
 				)
-		return {"updated": len(changes), "unchanged": len(states) - len(changes)}
+			sent += len(part)
+			if chunk:
+				self.port.commit()
+		# portal rows updated: a requisition's vendor slices share one
+		return {
+			"updated": len(requisitions),
+			"unchanged": len(states) - len(moved),
+			"left": len(moved) - sent,
+		}
