@@ -18,6 +18,14 @@ from o2o_sync.sync.model.port import LogEntry
 MARK = "pull_started_at"
 
 
+def started_at() -> str | None:
+	"""The mark as stored ("YYYY-MM-DD HH:MM:SS", site time), None when unset. Read raw: Frappe
+	casts a cleared Datetime of a Single to a date of year 1."""
+	rows = frappe.db.sql("select value from `tabSingles` where doctype = %s and field = %s", (SETTINGS, MARK))
+	value = rows[0][0] if rows else None
+	return value if value and not str(value).startswith("0001-01-01") else None
+
+
 def ended_without_finishing(started) -> str:
 	"""What the Sync Log and the settings say of a run that started at `started` and died."""
 	return f"The previous pull run (started {started}) ended without finishing; the next run went on from its cursor"
@@ -28,7 +36,7 @@ def start_run() -> str | None:
 	`last_pull_summary` saying so), then mark this run started. Commits.
 
 	Returns the message about the previous run, or None when it ended properly."""
-	started = frappe.db.get_single_value(SETTINGS, MARK)
+	started = started_at()
 	message = None
 	if started:
 		message = ended_without_finishing(started)
@@ -55,7 +63,7 @@ def interrupted(lock_name: str) -> str | None:
 	"""The message of a run that died, when the mark is set and no session holds the pull
 	lock `lock_name` (`jobs.pull_lock_name()`: so nothing runs); None otherwise. Read-only
 	(for the desk and `o2o-status`)."""
-	started = frappe.db.get_single_value(SETTINGS, MARK)
+	started = started_at()
 	if not started:
 		return None
 	if frappe.db.sql("SELECT IS_FREE_LOCK(%s)", (lock_name,))[0][0] != 1:
