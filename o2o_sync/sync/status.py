@@ -58,7 +58,7 @@ def sync_status() -> dict:
 	`"enabled"`, `"last_pull"`: `{"at", "summary", "status", "message"}` (O2O Sync Settings'
 	`last_pull_at` / `last_pull_summary` and the latest "Pull Run" Sync Log row: its status
 	says whether the portal answered; `interrupted`, what `run_marks.interrupted` says of a
-	run that died, else None; `backfill`, the backfill's progress text or None), `"last_push"`: the latest push Sync Log row
+	run that died, else None), `"last_push"`: the latest push Sync Log row
 	(`{"at", "operation", "status", "message", "invoice", "procureuat_id"}`) or None,
 	`"pushes_24h"`: `{"Success": n, "Failed": n}` push rows of the last 24 hours,
 	`"cursor"`: `{"updated_at", "requisition_id"}` (the pull's watermark)}`. Raises
@@ -91,7 +91,6 @@ def sync_status() -> dict:
 			"status": (run or {}).get("status"),
 			"message": (run or {}).get("message"),
 			"interrupted": run_marks.interrupted(pull_lock_name()),
-			"backfill": settings.get("backfill_progress") or None,
 		},
 		"last_push": None
 		if push is None

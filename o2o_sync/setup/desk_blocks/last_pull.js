@@ -16,7 +16,6 @@ frappe
 		text("last-pull-at", when(status.last_pull_at));
 		text("summary", status.last_pull_summary || __("No pull has finished yet"));
 		text("interrupted", status.interrupted || "");
-		text("backfill", status.backfill || __("none running"));
 		const pill = $el("portal");
 		const states = {
 			true: ["green", __("Portal answered")],
