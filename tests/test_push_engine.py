@@ -244,16 +244,16 @@ def test_payment_state_follows_outstanding(world):
 	port.add_push_invoice(invoice("P1"))
 	port.add_push_invoice(invoice("P2"))
 	r1, r2 = engine.push("P1")["procureuat_id"], engine.push("P2")["procureuat_id"]
-	assert engine.sync_payment_states() == {"updated": 0, "unchanged": 2}
+	assert engine.sync_payment_states() == {"updated": 0, "unchanged": 2, "left": 0}
 	port.s.invoices["P1"]["push"].outstanding_amount = D("70.50")
 	port.s.invoices["P2"]["push"].outstanding_amount = D("0")
-	assert engine.sync_payment_states() == {"updated": 2, "unchanged": 0}
+	assert engine.sync_payment_states() == {"updated": 2, "unchanged": 0, "left": 0}
 	status = {
 		r["id"]: r["finance_status"]
 		for r in rows(conn, "SELECT id, finance_status FROM purchase_requisitions")
 	}
 	assert status == {r1: 1, r2: 2}
-	assert engine.sync_payment_states(["P1"]) == {"updated": 0, "unchanged": 1}
+	assert engine.sync_payment_states(["P1"]) == {"updated": 0, "unchanged": 1, "left": 0}
 
 
 def test_pushed_row_is_not_pulled_back(world):
