@@ -14,6 +14,7 @@ import pytest
 from decisions_world import World, counts_of
 
 from o2o_sync.sync.engine.pull.run import PullEngine
+from o2o_sync.sync.engine.reconcile import reconcile
 from o2o_sync.sync.model.port import SYNCED
 
 BULK = 3000
@@ -146,3 +147,54 @@ def test_a_first_run_records_its_entities_before_its_first_page(w):
 	counts = engine(w, pull_batch_size=10).run()
 	assert counts_of(counts) == {"created": 20} and counts["unchanged"] == 0
 	assert created_once(w, ids)
+
+
+class JobTimeoutException(Exception):
+	"""RQ's exception of a job out of time (matched by class name: the engine imports no RQ)."""
+
+
+def test_rqs_job_timeout_ends_the_run_never_retried_nor_the_invoices_failure(w):
+	ids = [w.invoice() for _ in range(3)]
+	w.portal.clock()
+	real, calls = w.port.insert_invoice, [0]
+
+	def insert(spec, submit):
+		calls[0] += 1
+		if calls[0] == 2:
+			raise JobTimeoutException("Task exceeded maximum timeout value (1500 seconds)")
+		return real(spec, submit)
+
+	w.port.insert_invoice = insert
+	sleeps = []
+	e = PullEngine(w.port, w.portal, w.settings, sleep=sleeps.append)
+	with pytest.raises(JobTimeoutException):
+		e.run()
+	assert sleeps == [] and calls[0] == 2  # not retried as if the database had failed
+	assert not any(rec.status == "Failed" for rec in w.port.s.mappings.values())
+	assert w.logs("Failed") == []  # the next run says the run ended without finishing (run_marks)
+	w.port.rollback()  # what Frappe's job runner does with the exception
+	del w.port.insert_invoice
+	assert counts_of(w.pull()) == {"created": 3}
+	assert created_once(w, ids)
+
+
+def test_a_reconciliation_past_its_deadline_resumes_where_it_stopped(w):
+	ids = [w.invoice() for _ in range(7)]
+	w.portal.clock()
+	engine(w).run()
+	late = w.portal.now - timedelta(hours=1)  # behind the cursor: only the reconciliation finds them
+	for rid in (ids[1], ids[5]):
+		w.portal.edit(rid, remark="stamped late", updated_at=late)
+	since, after, parts, found = w.portal.now - timedelta(days=30), None, 0, 0
+	while True:
+		result = reconcile(engine(w, pull_batch_size=2), since, after=after, deadline=time.monotonic() - 1)
+		parts += 1
+		found += result["updated"]
+		assert result["batches"] == 1  # one page per call: its budget is spent
+		if result["resume"] is None:
+			break
+		after = result["resume"]
+	assert parts == 4 and found == 2  # 7 rows in pages of 2, each page read once
+	assert [w.doc(rid)["remarks"] for rid in (ids[1], ids[5])] == ["stamped late"] * 2
+	rows = w.logs(operation="Reconcile")
+	assert sum(r.startswith("Reconcile, stopped at its time budget") for r in rows) == 3

@@ -51,7 +51,8 @@ def job_deadline(queue: str | None = None) -> float | None:
 def enqueue_continuation(method: str, job_id: str, queue: str = "long", **kwargs) -> bool:
 	"""Enqueue `method(**kwargs)` to continue the work of this job, once: under `job_id` + "-a"
 	or "-b" (the one this job is not: a running job keeps its id busy), unless either is
-	already queued or running besides this job.
+	already queued or running besides this job. Queued when the caller's transaction commits
+	(nothing is queued for work that is rolled back).
 
 	Returns True when queued, False when a continuation is already there (nothing queued).
 	"""
@@ -61,6 +62,6 @@ def enqueue_continuation(method: str, job_id: str, queue: str = "long", **kwargs
 	if any(is_job_enqueued(i) for i in others):
 		return False
 	frappe.enqueue(
-		method, queue=queue, job_id=others[0], deduplicate=True, enqueue_after_commit=False, **kwargs
+		method, queue=queue, job_id=others[0], deduplicate=True, enqueue_after_commit=True, **kwargs
 	)
 	return True

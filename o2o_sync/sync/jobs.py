@@ -38,6 +38,8 @@ WEBHOOK_JOB_SECONDS = 120
 PULL_CONTINUE_JOB_ID = "o2o_sync::pull-continue"
 #: RQ job id (and "-a"/"-b") of a reconciliation continuing at its time budget
 RECONCILE_CONTINUE_JOB_ID = "o2o_sync::reconcile-continue"
+#: seconds a continuation waits for the run that queued it to let go of the pull lock
+CONTINUE_LOCK_WAIT = 60
 
 
 def pull_lock_name() -> str:
@@ -82,7 +84,7 @@ def pull_running() -> bool:
 	return frappe.db.sql("SELECT IS_FREE_LOCK(%s)", (pull_lock_name(),))[0][0] != 1
 
 
-def run_pull(from_date=None, limit=None, on_batch=None, deadline=None) -> dict:
+def run_pull(from_date=None, limit=None, on_batch=None, deadline=None, lock_timeout: int = 0) -> dict:
 	"""Pull ProcureUAT invoices into Purchase Invoices, one run at a time (contract, "Pull").
 
 	Args: `from_date` ("YYYY-MM-DD" or a date, Asia/Kolkata), the cut-over: invoices dated
@@ -92,6 +94,7 @@ def run_pull(from_date=None, limit=None, on_batch=None, deadline=None) -> dict:
 	`deadline`, a `time.monotonic()` value past which no batch is started (default: in an RQ
 	job, half of its queue's timeout from now, `budget.job_deadline`; else none): a run that
 	stops there enqueues its continuation (`continue_pull`, one at a time) and ends.
+	`lock_timeout`, seconds to wait for a pull holding the lock (0: answer busy at once).
 	Returns the engine's counts `{"created", "updated", "unchanged", "cancelled", "failed",
 	"linked", "conflict", "deleted", "skipped", "batches"}` (also stored, with the time, as the
 	settings' `last_pull_at` / `last_pull_summary`), or `{"status": "busy"}` when another pull
@@ -102,7 +105,7 @@ def run_pull(from_date=None, limit=None, on_batch=None, deadline=None) -> dict:
 	if deadline is None:
 		deadline = job_deadline()
 	try:
-		with pull_lock():
+		with pull_lock(timeout=lock_timeout):
 			if from_date:  # only by the run that holds the lock: a busy answer changes nothing
 				frappe.db.set_single_value(SETTINGS, "pull_from_date", getdate(from_date))
 			run_marks.start_run()
@@ -128,18 +131,19 @@ def run_pull(from_date=None, limit=None, on_batch=None, deadline=None) -> dict:
 			frappe.db.set_single_value(
 				SETTINGS, {"last_pull_at": now_datetime(), "last_pull_summary": summary}
 			)
+			if not engine.finished:  # queued as this commits; it waits for this run's lock
+				enqueue_continuation("o2o_sync.sync.jobs.continue_pull", PULL_CONTINUE_JOB_ID)
 			frappe.db.commit()  # nosemgrep: the run's bookkeeping is committed with its summary
 	except LockTimeoutError:
 		return {"status": "busy"}
-	if not engine.finished:
-		enqueue_continuation("o2o_sync.sync.jobs.continue_pull", PULL_CONTINUE_JOB_ID)
 	notify_held_quietly()  # each new conflict (and an invoice failing for a day) reaches a person, once
 	return counts
 
 
 def continue_pull() -> dict:
-	"""Job (long queue): go on with a pull that stopped at its time budget (`run_pull`)."""
-	return run_pull()
+	"""Job (long queue): go on with a pull that stopped at its time budget (`run_pull`),
+	waiting up to `CONTINUE_LOCK_WAIT` seconds for the run that queued it to end."""
+	return run_pull(lock_timeout=CONTINUE_LOCK_WAIT)
 
 
 def retry_pull(requisition_ids: list[int], keys: list[list[int]] | None = None) -> dict:
@@ -175,7 +179,7 @@ def retry_pull(requisition_ids: list[int], keys: list[list[int]] | None = None) 
 		return {"status": "busy"}
 
 
-def run_reconcile(days=None, after=None) -> dict:
+def run_reconcile(days=None, after=None, lock_timeout: int = 0) -> dict:
 	"""Job (daily, and on demand): compare the portal's invoices changed in the last `days`
 	with the Sync Mappings by hash and apply what the pull's cursor missed
 	(`reconcile.reconcile`), holding the pull's lock (it writes what a pull writes).
@@ -187,13 +191,14 @@ def run_reconcile(days=None, after=None) -> dict:
 	continuation job passes it). Returns `{"read", "slices", "missed", "batches", "created",
 	"updated", ...}` (one "Reconcile" Sync Log row says the same), or `{"status": "busy"}`
 	while a pull runs. In a job it stops at half its queue's timeout and enqueues its
-	continuation. Raises ProcureUATConnectionError when the portal is unreachable (logged),
+	continuation (which waits up to `lock_timeout` seconds for this run's lock).
+	Raises ProcureUATConnectionError when the portal is unreachable (logged),
 	TransientError when ERPNext's database kept failing (logged).
 	"""
 	since = datetime.combine(add_days(getdate(), -(reconcile_days(days) + 1)), datetime.min.time())
 	start = (since, 0) if not after else (get_datetime(after[0]), int(after[1]))
 	try:
-		with pull_lock():
+		with pull_lock(timeout=lock_timeout):
 			try:
 				engine = pull_engine()
 				result = reconcile.reconcile(engine, since, after=start, deadline=job_deadline())
@@ -203,16 +208,18 @@ def run_reconcile(days=None, after=None) -> dict:
 					[LogEntry(direction=PULL, operation=reconcile.RECONCILE, status=FAILED, message=str(e))]
 				)
 				raise
+			if result.get("resume"):
+				ts, requisition_id = result["resume"]
+				enqueue_continuation(
+					"o2o_sync.sync.jobs.run_reconcile",
+					RECONCILE_CONTINUE_JOB_ID,
+					days=days,
+					after=[str(ts), requisition_id],
+					lock_timeout=CONTINUE_LOCK_WAIT,
+				)
+				frappe.db.commit()  # nosemgrep: queues the continuation (after commit)
 	except LockTimeoutError:
 		return {"status": "busy"}
-	if result.get("resume"):
-		ts, requisition_id = result["resume"]
-		enqueue_continuation(
-			"o2o_sync.sync.jobs.run_reconcile",
-			RECONCILE_CONTINUE_JOB_ID,
-			days=days,
-			after=[str(ts), requisition_id],
-		)
 	return result
 
 
@@ -333,7 +340,6 @@ def sync_payment_states(invoice_names: list[str] | None = None) -> dict:
 	result = push_engine().sync_payment_states(
 		invoice_names, chunk=PAYMENT_STATES_CHUNK, deadline=job_deadline()
 	)
-	frappe.db.commit()  # nosemgrep
 	if result.get("left"):
 		enqueue_continuation(
 			"o2o_sync.sync.jobs.sync_payment_states",
@@ -341,6 +347,7 @@ def sync_payment_states(invoice_names: list[str] | None = None) -> dict:
 			queue="default",
 			invoice_names=invoice_names,
 		)
+	frappe.db.commit()  # nosemgrep: the last chunk, and the continuation queued with it
 	return result
 
 

@@ -52,7 +52,12 @@ class TestBoundedJobs(PullTestCase):
 
 	def tearDown(self):
 		if self.worker is not None:
+			# RQ forks each work horse into a session of its own: stop those too
+			horses = psutil.Process(self.worker.proc.pid).children(recursive=True)
 			self.worker.stop()
+			for horse in horses:
+				if horse.is_running():
+					horse.kill()
 		frappe.db.set_single_value(SETTINGS, {"pull_started_at": None, "pull_batch_size": 200})
 		frappe.db.commit()
 
@@ -85,8 +90,17 @@ class TestBoundedJobs(PullTestCase):
 			frappe.db.commit()
 
 			def done():
+				last = frappe.get_all(
+					SYNC_LOG,
+					filters={"operation": "Pull Run"},
+					pluck="message",
+					order_by="creation desc",
+					limit=1,
+				)
 				return (
 					self.mapped() == len(ids)
+					and last
+					and last[0].startswith("Pull finished: ")  # the run that queued no continuation
 					and not run_marks.started_at()
 					and not any(is_job_enqueued(f"{PULL_CONTINUE_JOB_ID}-{s}") for s in "ab")
 				)

@@ -144,9 +144,9 @@ class TestPullRecovery(PullTestCase):
 			self.assertEqual(sleeps, [1])
 			self.assert_sides_match()
 			ts, requisition_id = self.cursor()
-			self.assertEqual(
-				requisition_id, max(k for k in frappe.get_all(SYNC_MAPPING, pluck="procureuat_id"))
-			)
+			last = max(k for k in frappe.get_all(SYNC_MAPPING, pluck="procureuat_id"))
+			# at the last row, or at the start of its second while the portal's clock was still in it
+			self.assertIn(requisition_id, (last, 0))
 
 			# a second connection holds the Purchase Invoice naming series; the pull's lock wait
 			# times out on its 3rd insert, the batch goes back whole and is retried once released
