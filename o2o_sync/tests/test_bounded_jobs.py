@@ -12,6 +12,7 @@ import time
 
 import frappe
 import psutil
+from frappe.utils import now_datetime
 from frappe.utils.background_jobs import get_job, is_job_enqueued
 
 from o2o_sync.benchmarks.harness import Worker
@@ -34,16 +35,18 @@ def wait_for(condition, seconds=300, step=0.5, what="condition"):
 		if condition():
 			return
 		time.sleep(step)
-	logs = frappe.get_all(SYNC_LOG, fields=["operation", "status", "message"], limit=20)
+	logs = frappe.get_all(
+		SYNC_LOG, fields=["operation", "status", "message"], order_by="creation desc", limit=20
+	)
 	raise AssertionError(f"gave up waiting for {what() if callable(what) else what}; Sync Log: {logs}")
 
 
 class TestBoundedJobs(PullTestCase):
 	def setUp(self):
-		frappe.db.delete(SYNC_MAPPING)
-		frappe.db.delete(SYNC_LOG)
+		self.batch_size = frappe.db.get_single_value(SETTINGS, "pull_batch_size")
 		frappe.db.set_single_value(SETTINGS, {"pull_started_at": None, "pull_batch_size": 5})
 		frappe.db.commit()
+		self.since = now_datetime()  # this test counts only the rows it made
 		self.invoices_before = frappe.db.count("Purchase Invoice", {"company": self.env.company})
 		for job_id in (f"{PULL_CONTINUE_JOB_ID}-a", f"{PULL_CONTINUE_JOB_ID}-b", desk.PULL_JOB_ID):
 			if job := get_job(job_id):  # left by an earlier run of these tests
@@ -58,18 +61,21 @@ class TestBoundedJobs(PullTestCase):
 			for horse in horses:
 				if horse.is_running():
 					horse.kill()
-		frappe.db.set_single_value(SETTINGS, {"pull_started_at": None, "pull_batch_size": 200})
+		frappe.db.set_single_value(SETTINGS, {"pull_started_at": None, "pull_batch_size": self.batch_size})
 		frappe.db.commit()
 
 	def seed(self, n: int) -> list[int]:
 		line = {"vendor_id": self.env.vendors[0], "quantity": 2, "cost": "100.00", "gst_amt": "18.00"}
 		return [insert_invoice(self.env.conn, self.env.entity_id, [line]) for _ in range(n)]
 
+	def mine(self, **filters) -> dict:
+		return {**filters, "creation": [">=", self.since]}
+
 	def mapped(self) -> int:
-		return frappe.db.count(SYNC_MAPPING, {"status": "Synced"})
+		return frappe.db.count(SYNC_MAPPING, self.mine(status="Synced"))
 
 	def assert_each_once(self, ids):
-		rows = frappe.get_all(SYNC_MAPPING, fields=["procureuat_id", "purchase_invoice"])
+		rows = frappe.get_all(SYNC_MAPPING, filters=self.mine(), fields=["procureuat_id", "purchase_invoice"])
 		self.assertEqual(sorted(r.procureuat_id for r in rows), sorted(ids))
 		self.assertEqual(len({r.purchase_invoice for r in rows}), len(ids))
 		now = frappe.db.count("Purchase Invoice", {"company": self.env.company})
@@ -92,7 +98,7 @@ class TestBoundedJobs(PullTestCase):
 			def done():
 				last = frappe.get_all(
 					SYNC_LOG,
-					filters={"operation": "Pull Run"},
+					filters=self.mine(operation="Pull Run"),
 					pluck="message",
 					order_by="creation desc",
 					limit=1,
@@ -113,12 +119,12 @@ class TestBoundedJobs(PullTestCase):
 				f.write(original)
 		self.assert_each_once(ids)
 		runs = frappe.get_all(
-			SYNC_LOG, filters={"operation": "Pull Run"}, pluck="message", order_by="creation"
+			SYNC_LOG, filters=self.mine(operation="Pull Run"), pluck="message", order_by="creation"
 		)
 		stopped = [m for m in runs if m.startswith("Pull stopped at its time budget")]
 		self.assertGreaterEqual(len(stopped), 1, runs)  # more than one job did the work
 		self.assertTrue(runs[-1].startswith("Pull finished: "), runs)
-		self.assertEqual(frappe.get_all(SYNC_LOG, filters={"status": "Failed"}, pluck="message"), [])
+		self.assertEqual(frappe.get_all(SYNC_LOG, filters=self.mine(status="Failed"), pluck="message"), [])
 
 	def test_a_killed_pull_is_noticed_and_pull_now_is_free_again(self):
 		ids = self.seed(150)
@@ -153,7 +159,7 @@ class TestBoundedJobs(PullTestCase):
 		frappe.db.commit()
 		counts = run_pull()
 		failed = frappe.get_all(
-			SYNC_LOG, filters={"operation": "Pull Run", "status": "Failed"}, pluck="message"
+			SYNC_LOG, filters=self.mine(operation="Pull Run", status="Failed"), pluck="message"
 		)
 		self.assertEqual(len(failed), 1, failed)
 		self.assertIn("ended without finishing", failed[0])
