@@ -83,6 +83,17 @@ def make_item(code: str, is_stock: int = 0, product_id: int | None = None, uom: 
 	return code
 
 
+def make_supplier(name: str, vendor_id: int | None = None, tax_id: str | None = None) -> str:
+	"""A Supplier `name` in All Supplier Groups, linked to the portal vendor `vendor_id` when
+	given, with GSTIN `tax_id` when given; returns its name (the caller commits)."""
+	doc = {"doctype": "Supplier", "supplier_name": name, "supplier_group": "All Supplier Groups"}
+	if vendor_id is not None:
+		doc["procureuat_vendor_id"] = vendor_id
+	if tax_id is not None:
+		doc["tax_id"] = tax_id
+	return frappe.get_doc(doc).insert(ignore_permissions=True).name
+
+
 def ensure_fiscal_year(year_start: str = "2026-04-01", year_end: str = "2027-03-31"):
 	"""A Fiscal Year covering `year_start` and `year_end` ('YYYY-MM-DD'), unless one already does
 	(calendar years 'O2O YYYY' are made for the days not covered)."""

@@ -9,7 +9,7 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 
 from o2o_sync.benchmarks.environment import setup_environment
-from o2o_sync.setup.erpnext_masters import make_item
+from o2o_sync.setup.erpnext_masters import make_item, make_supplier
 from o2o_sync.setup.portal_rows import db_now, insert_invoice
 from o2o_sync.sync.sync_utils import bulk_sync_from_external, manual_sync_invoice_to_external
 from o2o_sync.tests.portal_edits import touch_invoice
@@ -38,17 +38,7 @@ class TestPushIntegration(FrappeTestCase):
 		cls.env.stop()
 		super().tearDownClass()
 
-	@staticmethod
-	def make_supplier(name, vendor_id):
-		doc = frappe.get_doc(
-			{
-				"doctype": "Supplier",
-				"supplier_name": name,
-				"supplier_group": "All Supplier Groups",
-				"procureuat_vendor_id": vendor_id,
-			}
-		).insert(ignore_permissions=True)
-		return doc.name
+	make_supplier = staticmethod(make_supplier)
 
 	def make_invoice(self, qty=7, supplier=None, item=None, submit=True, **extra):
 		env = self.env

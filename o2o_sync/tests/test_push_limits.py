@@ -15,7 +15,7 @@ from frappe.tests.utils import FrappeTestCase
 
 from o2o_sync.benchmarks.environment import setup_environment
 from o2o_sync.constants import DATABASE_CONNECTION, SETTINGS, SYNC_MAPPING
-from o2o_sync.setup.erpnext_masters import make_item
+from o2o_sync.setup.erpnext_masters import make_item, make_supplier
 from o2o_sync.setup.portal_schema import connect_portal, db_server
 from o2o_sync.sync import jobs
 from o2o_sync.sync.frappe_port import FrappePushPort
@@ -47,18 +47,7 @@ class TestPushLimits(FrappeTestCase):
 		cls.env = setup_environment()
 		token = secrets.token_hex(2)
 		cls.tea = make_item(f"O2O Tea {token}", product_id=501)
-		cls.supplier = (
-			frappe.get_doc(
-				{
-					"doctype": "Supplier",
-					"supplier_name": f"Limits Supplier {token}",
-					"supplier_group": "All Supplier Groups",
-					"procureuat_vendor_id": cls.env.vendors[0],
-				}
-			)
-			.insert(ignore_permissions=True)
-			.name
-		)
+		cls.supplier = make_supplier(f"Limits Supplier {token}", cls.env.vendors[0])
 		frappe.db.commit()  # nosemgrep
 
 	@classmethod

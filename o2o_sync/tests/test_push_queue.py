@@ -13,7 +13,7 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 
 from o2o_sync.benchmarks.environment import setup_environment
-from o2o_sync.setup.erpnext_masters import make_item
+from o2o_sync.setup.erpnext_masters import make_item, make_supplier
 from o2o_sync.sync import jobs
 from o2o_sync.sync.events import CANCEL_INVOICE_JOB, PUSH_INVOICE_JOB
 from o2o_sync.sync.model.errors import ProcureUATConnectionError
@@ -30,18 +30,7 @@ class TestPushQueue(FrappeTestCase):
 		cls.env = setup_environment()
 		token = secrets.token_hex(2)
 		cls.tea = make_item(f"O2O Tea {token}", product_id=501)
-		cls.supplier = (
-			frappe.get_doc(
-				{
-					"doctype": "Supplier",
-					"supplier_name": f"Queue Supplier {token}",
-					"supplier_group": "All Supplier Groups",
-					"procureuat_vendor_id": cls.env.vendors[0],
-				}
-			)
-			.insert(ignore_permissions=True)
-			.name
-		)
+		cls.supplier = make_supplier(f"Queue Supplier {token}", cls.env.vendors[0])
 		frappe.db.commit()  # nosemgrep
 
 	@classmethod

@@ -18,7 +18,7 @@ from frappe.utils.background_jobs import get_job
 
 from o2o_sync.benchmarks.environment import setup_environment
 from o2o_sync.constants import SETTINGS, SYNC_LOG, SYNC_MAPPING, SYNCED
-from o2o_sync.setup.erpnext_masters import make_company, make_item, random_gstin
+from o2o_sync.setup.erpnext_masters import make_company, make_item, make_supplier, random_gstin
 from o2o_sync.setup.portal_rows import insert_entity
 from o2o_sync.sync import desk_status, scheduler
 from o2o_sync.sync.desk import manual_sync_invoice_to_external
@@ -39,18 +39,7 @@ class TestScope(FrappeTestCase):
 		cls.other = make_company(f"O2O Other Co {token}", cls.other_abbr)
 		cls.other_entity = insert_entity(cls.env.conn, f"Other Buyer {token}", None)
 		cls.tea = make_item(f"O2O Scope Tea {token}", product_id=601)
-		cls.supplier = (
-			frappe.get_doc(
-				{
-					"doctype": "Supplier",
-					"supplier_name": f"Scope Supplier {token}",
-					"supplier_group": "All Supplier Groups",
-					"procureuat_vendor_id": cls.env.vendors[0],
-				}
-			)
-			.insert(ignore_permissions=True)
-			.name
-		)
+		cls.supplier = make_supplier(f"Scope Supplier {token}", cls.env.vendors[0])
 		frappe.db.commit()  # nosemgrep: the push jobs (their own commits) must see these
 
 	@classmethod
