@@ -35,15 +35,28 @@ def _written_since_yesterday(desk, direction: str, operations: list[str]) -> int
 	)
 
 
+def _mapped_companies(desk) -> list[str]:
+	"""The companies O2O Sync Settings maps to portal entities, as the page's user reads them."""
+	settings = desk.call("frappe.client.get", doctype=SETTINGS, name=SETTINGS)
+	return sorted({row["company"] for row in settings.get("entities") or []})
+
+
 def _expected(desk) -> dict:
 	"""Each card's number, counted in the database (`frappe.client.get_count`)."""
 	return {
 		"Pending": desk.count(SYNC_MAPPING, {"status": PENDING}),
 		"Failed": desk.count(SYNC_MAPPING, {"status": FAILED}),
 		"Conflict": desk.count(SYNC_MAPPING, {"status": CONFLICT}),
-		# submitted invoices whose push never reached the portal (so no portal id, no mapping)
+		# submitted invoices of the mapped companies whose push never reached the portal (so no
+		# portal id, no mapping); other companies' invoices are not the sync's (issue 11)
 		"Not on the portal yet": desk.count(
-			PURCHASE_INVOICE, {"docstatus": 1, F_SYNC_STATUS: ["in", [PENDING, FAILED]], F_PROCUREUAT_ID: 0}
+			PURCHASE_INVOICE,
+			{
+				"company": ["in", _mapped_companies(desk) or [""]],
+				"docstatus": 1,
+				F_SYNC_STATUS: ["in", [PENDING, FAILED]],
+				F_PROCUREUAT_ID: 0,
+			},
 		),
 		"Pulled (24 hours)": _written_since_yesterday(desk, PULL, PULLED_OPERATIONS),
 		"Pushed (24 hours)": _written_since_yesterday(desk, PUSH, PUSHED_OPERATIONS),
