@@ -38,28 +38,10 @@ def jobs_by_hand():
 		yield
 
 
-class TestPushLimits(FrappeTestCase):
-	"""TestPushQueue's company, portal and helpers (a fresh set), not its tests."""
+class TestPushLimits(queue_tests.PushQueueWorld):
+	"""The push queue tests' company, portal and helpers (a fresh set), not their tests."""
 
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		cls.env = setup_environment()
-		token = secrets.token_hex(2)
-		cls.tea = make_item(f"O2O Tea {token}", product_id=501)
-		cls.supplier = make_supplier(f"Limits Supplier {token}", cls.env.vendors[0])
-		frappe.db.commit()  # nosemgrep
-
-	@classmethod
-	def tearDownClass(cls):
-		cls.env.stop()
-		super().tearDownClass()
-
-	tearDown = queue_tests.TestPushQueue.tearDown
-	make_invoice = queue_tests.TestPushQueue.make_invoice
-	portal_rows = queue_tests.TestPushQueue.portal_rows
-	status = queue_tests.TestPushQueue.status
-	logs = queue_tests.TestPushQueue.logs
+	SUPPLIER = "Limits Supplier"
 
 	def connection(self):
 		return frappe.db.get_single_value(SETTINGS, "database_connection")

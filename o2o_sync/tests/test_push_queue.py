@@ -23,14 +23,20 @@ from o2o_sync.sync.scheduler import retry_pending_pushes
 POSTING = "2026-11-20"
 
 
-class TestPushQueue(FrappeTestCase):
+class PushQueueWorld(FrappeTestCase):
+	"""A company, portal, sshd, an Item linked to a portal product and a Supplier linked to a
+	portal vendor, with the helpers the push's queue and limits tests share (no tests here)."""
+
+	#: the Supplier's name before its token
+	SUPPLIER = "Queue Supplier"
+
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
 		cls.env = setup_environment()
 		token = secrets.token_hex(2)
 		cls.tea = make_item(f"O2O Tea {token}", product_id=501)
-		cls.supplier = make_supplier(f"Queue Supplier {token}", cls.env.vendors[0])
+		cls.supplier = make_supplier(f"{cls.SUPPLIER} {token}", cls.env.vendors[0])
 		frappe.db.commit()  # nosemgrep
 
 	@classmethod
@@ -96,6 +102,8 @@ class TestPushQueue(FrappeTestCase):
 			pluck="message",
 		)
 
+
+class TestPushQueue(PushQueueWorld):
 	def portal_down(self):
 		self.env.sshd.kill()
 		close_clients()
