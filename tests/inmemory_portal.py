@@ -206,25 +206,20 @@ class InMemoryPortal:
 		entities: set[str],
 		from_date: date | None = None,
 		only_entities: set[str] | None = None,
+		id_range: tuple[int, int] | None = None,
+		before: datetime | None = None,
 	) -> InvoiceBatch:
 		"""Next page by (change time, id) after `after` (exclusive); see `PortalReads`.
 		`portal_now` is the portal's clock as it stands (`now`, not moved by the read)."""
 		after_key = (after[0] or EPOCH, after[1])
 		self.query_count += 1
-		wanted = None if only_entities is None else {str(e).strip() for e in only_entities}
 		rows = []
 		line_times = self._line_times()
-		for row in self.requisitions.values():
-			if row.get("invoice_generated") != 1:
+		for row in self._in_scope(only_entities, from_date):
+			if id_range is not None and not id_range[0] <= row["id"] <= id_range[1]:
 				continue
-			if wanted is not None and str(row["entity"]).strip() not in wanted:
-				continue
-			if from_date:
-				moment = _moment(row.get("invoice_generated_at")) or _moment(row.get("created_at"))
-				if moment is None or moment < datetime.combine(from_date, time()):
-					continue
 			key = (self._change_ts(row, line_times), row["id"])
-			if key > after_key:
+			if key > after_key and (before is None or key[0] < before):
 				rows.append((key, row))
 		rows = [self._selected(r, line_times) for _key, r in sorted(rows, key=lambda kr: kr[0])[: int(limit)]]
 		batch = InvoiceBatch(rows_read=len(rows))
@@ -240,6 +235,38 @@ class InMemoryPortal:
 				batch.skipped[entity] = batch.skipped.get(entity, 0) + 1
 		batch.invoices = self._with_lines([r for r in rows if str(r["entity"]).strip() in entities])
 		return batch
+
+	def _in_scope(self, only_entities, from_date):
+		"""Generated requisitions of `only_entities` (None: any) dated from `from_date`."""
+		wanted = None if only_entities is None else {str(e).strip() for e in only_entities}
+		for row in self.requisitions.values():
+			if row.get("invoice_generated") != 1:
+				continue
+			if wanted is not None and str(row["entity"]).strip() not in wanted:
+				continue
+			if from_date:
+				moment = _moment(row.get("invoice_generated_at")) or _moment(row.get("created_at"))
+				if moment is None or moment < datetime.combine(from_date, time()):
+					continue
+			yield row
+
+	def backfill_scope(self, entities, from_date=None):
+		"""See `PortalReads.backfill_scope`: (NOW() - 1 s, ids changed before it)."""
+		self.query_count += 2
+		boundary = self.now - timedelta(seconds=1)
+		line_times = self._line_times()
+		ids = [
+			r["id"] for r in self._in_scope(entities, from_date) if self._change_ts(r, line_times) < boundary
+		]
+		return boundary, sorted(ids)
+
+	def vendors_of_scope(self, entities, from_date=None):
+		"""See `PortalReads.vendors_of_scope`."""
+		self.query_count += 1
+		ids = {r["id"] for r in self._in_scope(entities, from_date)}
+		return self.fetch_vendors(
+			{line.get("vendor_id") for line in self.lines.values() if line["purchase_order_id"] in ids}
+		)
 
 	def fetch_invoices(self, ids: list[int]) -> list[PortalInvoice]:
 		"""Invoices by requisition id with their lines, ordered by id; see `PortalReads`."""

@@ -118,6 +118,32 @@ def test_pages_of_the_pull_are_the_same(both, limit, from_date):
 	assert pages >= (1 if limit == 100 else 3)
 
 
+@pytest.mark.parametrize("id_range", [(0, 3), (4, 2**31 - 1)])
+def test_a_backfill_parts_pages_and_its_scope_are_the_same(both, id_range):
+	real, fake = both
+	before, after, rows = T0 + 5 * H, (None, 0), []
+	while True:
+		batch = same(
+			real,
+			fake,
+			lambda c: c.fetch_invoice_batch(
+				after, 2, {"1"}, only_entities={"1"}, id_range=id_range, before=before
+			),
+		)
+		rows += [inv.id for inv in batch.invoices]
+		if batch.rows_read < 2:
+			break
+		after = batch.last_key
+	assert rows and all(id_range[0] <= i <= id_range[1] for i in rows)
+	assert all(inv.change_ts < before for inv in real.fetch_invoices(rows))
+	fake.now = real._query("SELECT NOW() AS now")[0]["now"]  # one clock for the boundary
+	scope = [
+		same(real, fake, lambda c: c.backfill_scope({"1"})[1]),
+		same(real, fake, lambda c: c.vendors_of_scope({"1"})),
+	]
+	assert scope[0] and scope[1]
+
+
 def test_invoices_by_id_and_vendors_are_the_same(both):
 	real, fake = both
 	invoices = same(real, fake, lambda c: c.fetch_invoices([7, 3, 6, 99, 3]))

@@ -106,6 +106,24 @@ def vendor_from_row(r: dict) -> Vendor:
 	)
 
 
+def _scope(only_entities, from_date) -> tuple[list[str], list]:
+	"""WHERE conditions (on `purchase_requisitions pr`) and their parameters of the invoices
+	the pull reads: generated, of `only_entities` (None: any), dated from `from_date`."""
+	where = ["pr.invoice_generated = 1"]
+	params: list = []
+	if only_entities is not None:
+		wanted = sorted({str(e).strip() for e in only_entities}) or [""]
+		where.append(f"TRIM(pr.entity) IN ({placeholders(wanted)})")
+		params.extend(wanted)
+	if from_date:
+		where.append(
+			"COALESCE(IF(pr.invoice_generated_at > '1000-01-01', pr.invoice_generated_at, NULL),"
+			" IF(pr.created_at > '1000-01-01', pr.created_at, NULL)) >= %s"
+		)
+		params.append(from_date)
+	return where, params
+
+
 class PortalReads:
 	"""The client's reads; the class it is mixed into provides `_query(sql, params)`."""
 
@@ -138,6 +156,8 @@ class PortalReads:
 		entities: set[str],
 		from_date: date | None = None,
 		only_entities: set[str] | None = None,
+		id_range: tuple[int, int] | None = None,
+		before: datetime | None = None,
 	) -> InvoiceBatch:
 		"""Read the next page of invoices by change time (contract, "What maps to what").
 
@@ -145,34 +165,36 @@ class PortalReads:
 		from the start); `limit` rows; `entities` = mapped portal entity ids (others are
 		only counted); `from_date` = earliest invoice date to read (cut-over);
 		`only_entities` = read only these entities' rows (a backfill of newly mapped
-		entities; None: every entity).
+		entities; None: every entity); `id_range` = (first, last) requisition ids, inclusive
+		(a part of a parallel backfill; None: all); `before` = read only invoices whose change
+		time is earlier (the backfill's boundary, portal time; None: no bound).
 		Returns an InvoiceBatch ordered by (change time, id), with the portal's NOW().
 		Two statements, whatever the line count.
 		"""
 		after_ts, after_id = after
 		after_ts = after_ts or EPOCH
-		where = ["pr.invoice_generated = 1"]
-		params: list = []
-		if only_entities is not None:
-			wanted = sorted({str(e).strip() for e in only_entities}) or [""]
-			where.append(f"TRIM(pr.entity) IN ({placeholders(wanted)})")
-			params.extend(wanted)
-		if from_date:
-			where.append(
-				"COALESCE(IF(pr.invoice_generated_at > '1000-01-01', pr.invoice_generated_at, NULL),"
-				" IF(pr.created_at > '1000-01-01', pr.created_at, NULL)) >= %s"
-			)
-			params.append(from_date)
+		where, params = _scope(only_entities, from_date)
+		line_where, line_params = "", []
+		if id_range is not None:
+			where.append("pr.id BETWEEN %s AND %s")
+			line_where = " WHERE purchase_order_id BETWEEN %s AND %s"
+			line_params = [int(id_range[0]), int(id_range[1])]
+			params.extend(line_params)
+		having = "(change_ts > %s OR (change_ts = %s AND pr.id > %s))"
+		having_params = [after_ts, after_ts, after_id]
+		if before is not None:
+			having += " AND change_ts < %s"
+			having_params.append(before)
 		sql = (
 			f"SELECT {header_select(self.registry)}, {CHANGE_TS} AS change_ts, {DATE_FAULT} AS date_fault,"
 			" NOW() AS portal_now"
 			" FROM purchase_requisitions pr"
-			f" LEFT JOIN ({LINE_TIMES} GROUP BY purchase_order_id) li ON li.purchase_order_id = pr.id"
+			f" LEFT JOIN ({LINE_TIMES}{line_where} GROUP BY purchase_order_id) li ON li.purchase_order_id = pr.id"
 			f" WHERE {' AND '.join(where)}"
-			" HAVING change_ts > %s OR (change_ts = %s AND pr.id > %s)"
+			f" HAVING {having}"
 			" ORDER BY change_ts, pr.id LIMIT %s"
 		)
-		rows = self._query(sql, [*params, after_ts, after_ts, after_id, int(limit)])
+		rows = self._query(sql, [*line_params, *params, *having_params, int(limit)])
 		batch = InvoiceBatch(rows_read=len(rows))
 		if not rows:
 			return batch
@@ -186,6 +208,37 @@ class PortalReads:
 				batch.skipped[entity] = batch.skipped.get(entity, 0) + 1
 		batch.invoices = self._with_lines(mapped)
 		return batch
+
+	def backfill_scope(self, entities: set[str], from_date: date | None = None) -> tuple[datetime, list[int]]:
+		"""What a parallel backfill reads (issue 13): the portal's NOW() less `closed_seconds`
+		is its boundary, and the requisition ids of mapped `entities` (dated from `from_date`)
+		whose change time is before it, ascending. Invoices changed at or after the boundary
+		are the incremental pull's. One statement (the boundary from the same snapshot).
+
+		Returns (boundary, ids); boundary is portal time (Asia/Kolkata, no zone), one second
+		before the portal's NOW() so that it is a closed second (`engine.pull.run`).
+		"""
+		now = self._query("SELECT NOW() - INTERVAL 1 SECOND AS boundary")[0]["boundary"]
+		where, params = _scope(entities, from_date)
+		rows = self._query(
+			f"SELECT pr.id, {CHANGE_TS} AS change_ts FROM purchase_requisitions pr"
+			f" LEFT JOIN ({LINE_TIMES} GROUP BY purchase_order_id) li ON li.purchase_order_id = pr.id"
+			f" WHERE {' AND '.join(where)} HAVING change_ts < %s ORDER BY pr.id",
+			[*params, now],
+		)
+		return now, [r["id"] for r in rows]
+
+	def vendors_of_scope(self, entities: set[str], from_date: date | None = None) -> dict[int, "Vendor"]:
+		"""The vendors on the lines of mapped `entities`' invoices (dated from `from_date`):
+		`{id: Vendor}`, for the backfill's first pass, which creates their Suppliers before the
+		parts run in parallel. Two statements."""
+		where, params = _scope(entities, from_date)
+		rows = self._query(
+			"SELECT DISTINCT li.vendor_id FROM purchase_order_items li"
+			f" JOIN purchase_requisitions pr ON pr.id = li.purchase_order_id WHERE {' AND '.join(where)}",
+			params,
+		)
+		return self.fetch_vendors(r["vendor_id"] for r in rows)
 
 	def has_changes_after(self, after: tuple[datetime | None, int], from_date: date | None = None) -> bool:
 		"""The minute's probe (issue 13): is there an invoice the pull would read past `after`?
