@@ -43,6 +43,7 @@ class Store:
 	cursors: dict = field(default_factory=dict)  # Database Connection -> (change time, requisition id)
 	pulled: dict = field(default_factory=dict)  # Database Connection -> entity ids read from the start
 	logs: list = field(default_factory=list)
+	parts: dict = field(default_factory=dict)  # backfill part -> {"cursor", "read", "counts", "done"}
 	closed_before: date | None = None
 	seq: int = 0
 
@@ -127,6 +128,13 @@ class InMemoryPort:
 	def save_cursor(self, ts, rid):
 		self._begin()
 		self.s.cursors[self.connection] = (ts, rid)
+
+	def save_backfill_part(self, part, cursor, read, counts, done):
+		self._begin()
+		self.s.parts[part] = {"cursor": cursor, "read": read, "counts": dict(counts), "done": done}
+
+	def reserve_invoice_names(self, n):
+		"""Names come from the store's sequence at insert: nothing to reserve in memory."""
 
 	def pulled_entities(self):
 		return set(self.s.pulled.get(self.connection, ()))

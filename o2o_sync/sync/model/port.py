@@ -141,6 +141,16 @@ class ERPNextPort(Protocol):
 	def save_pulled_entities(self, entity_ids: set[str]) -> None:
 		"""Replace that list (in the current transaction)."""
 
+	def save_backfill_part(self, part: str, cursor: tuple, read: int, counts: dict, done: bool) -> None:
+		"""Save a parallel backfill part's progress (`engine.pull.backfill`) in the current
+		transaction: its cursor ((portal change time, requisition id)), invoices read, counts
+		(`COUNT_KEYS`) and whether it is done."""
+
+	def reserve_invoice_names(self, n: int) -> None:
+		"""In a backfill part: have `n` Purchase Invoice names ready for the next page, taken
+		in a transaction of the port's own (a naming series locks its row until commit, so
+		parts would otherwise take turns); elsewhere nothing. Called between units."""
+
 	def get_mappings(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], MappingRecord]:
 		"""Sync Mappings for (requisition id, vendor id) pairs, in one read."""
 
