@@ -2,6 +2,7 @@
 
     bench --site SITE o2o-status
     bench --site SITE o2o-pull [--from-date YYYY-MM-DD] [--limit N]
+    bench --site SITE o2o-backfill [--from-date YYYY-MM-DD] [--jobs N] [--wait]
     bench --site SITE o2o-push INVOICE
     bench --site SITE o2o-conflicts
     bench --site SITE o2o-resolve MAPPING --keep erpnext|procureuat [--field F ...]
@@ -145,6 +146,81 @@ def o2o_pull(context, from_date=None, limit=None):
 		raise SystemExit(EXIT_FAILED)
 
 
+def backfill_line(progress: dict) -> str:
+	"""A backfill's progress (`backfill.backfill_progress`) on one line."""
+	line = (
+		f"Backfill {progress['name']}: {progress['status']}, parts {progress['parts_done']} of {progress['parts']} done,"
+		f" invoices {progress['read']} of {progress['total']} read, created {progress['created']},"
+		f" failed {progress['failed']}"
+	)
+	if progress.get("finished_at"):
+		line += f" (finished {when(progress['finished_at'])})"
+	return line
+
+
+@click.command("o2o-backfill")
+@click.option("--from-date", help="Cut-over (YYYY-MM-DD): invoices dated before it are never pulled; kept")
+@click.option(
+	"--jobs",
+	type=click.IntRange(min=1, max=64),
+	help="Parts run as separate long-queue jobs (default: the bench's long-queue workers)",
+)
+@click.option("--wait", is_flag=True, help="Stay and print the progress every few seconds until it ends")
+@pass_context
+def o2o_backfill(context, from_date=None, jobs=None, wait=False):
+	"""Read the portal's whole history in parallel parts, one long-queue job each, on any
+	worker of the bench; the incremental pull takes over from the moment it started.
+
+	Exit 0 when it started (with --wait: when it ended with no invoice failed), 1 when the
+	portal did not answer or invoices failed, 2 when a pull or another backfill is running.
+	"""
+	import time
+
+	with on_site(context):
+		import frappe
+		from frappe.utils import getdate
+
+		from o2o_sync.sync import backfill
+
+		if from_date:
+			try:
+				from_date = str(getdate(from_date))
+			except Exception:
+				raise click.BadParameter(
+					f"{from_date!r} is not a date (YYYY-MM-DD)", param_hint="--from-date"
+				)
+		try:
+			started = backfill.start_backfill(from_date=from_date, jobs=jobs)
+		except Exception as e:
+			click.echo(f"Backfill not started: {error_text(e)}", err=True)
+			raise SystemExit(EXIT_FAILED) from None
+		if started.get("status") in ("busy", "running"):
+			why = (
+				f"backfill {started['backfill']} is running"
+				if started.get("backfill")
+				else "a pull is running"
+			)
+			click.echo(f"Not started: {why}; see bench o2o-status.", err=True)
+			raise SystemExit(EXIT_BUSY)
+		click.echo(
+			f"Backfill {started['backfill']} started: {started['total']} portal invoice(s) changed before"
+			f" {started['boundary']} (portal time), in {started['parts']} part(s) on the long queue"
+		)
+		if not wait:
+			click.echo("Follow it with: bench --site SITE o2o-status")
+			return
+		while True:
+			time.sleep(5)
+			frappe.db.rollback()  # a fresh snapshot of the parts' progress
+			progress = backfill.backfill_progress(started["backfill"])
+			click.echo(backfill_line(progress))
+			if progress["status"] != "Running":
+				break
+	if progress["failed"]:
+		click.echo(f"{progress['failed']} invoice(s) failed: see the Sync Log.", err=True)
+		raise SystemExit(EXIT_FAILED)
+
+
 @click.command("o2o-push")
 @click.argument("invoice")
 @pass_context
@@ -236,6 +312,9 @@ def status_lines(status: dict) -> list[str]:
 	if "pushes_24h" in status:
 		pushes = status.pop("pushes_24h") or {}
 		lines.append("Pushes (24 hours): " + ", ".join(f"{k} {v}" for k, v in pushes.items()))
+	fill = status.pop("backfill", None)
+	if fill:
+		lines.append(backfill_line(fill))
 	cursor = status.pop("cursor", None)
 	if cursor:
 		lines.append(
@@ -313,4 +392,4 @@ def o2o_resolve(context, mapping, keep, fields):
 
 
 #: the commands `commands.py` hands to bench
-OPERATOR_COMMANDS = [o2o_status, o2o_pull, o2o_push, o2o_conflicts, o2o_resolve]
+OPERATOR_COMMANDS = [o2o_status, o2o_pull, o2o_backfill, o2o_push, o2o_conflicts, o2o_resolve]

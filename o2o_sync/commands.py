@@ -122,5 +122,5 @@ def o2o_demo_portal(context, invoices, database, company, db_root_username):
 		click.echo(f"  {step}")
 
 
-# the operator's commands: o2o-status, o2o-pull, o2o-push, o2o-conflicts, o2o-resolve
+# the operator's commands: o2o-status, o2o-pull, o2o-backfill, o2o-push, o2o-conflicts, o2o-resolve
 commands = [o2o_demo_portal, *OPERATOR_COMMANDS]

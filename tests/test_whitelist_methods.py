@@ -22,6 +22,7 @@ READ_ONLY = {
 	"o2o_sync/sync/resolution.py:get_conflict",
 	"o2o_sync/sync/resolution.py:list_conflicts",
 	"o2o_sync/sync/status.py:sync_status",
+	"o2o_sync/sync/backfill_state.py:backfill_progress",
 }
 
 

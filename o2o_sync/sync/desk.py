@@ -279,3 +279,46 @@ def reconcile_now(days=None) -> dict:
 		"o2o_sync.sync.jobs.run_reconcile", queue="long", job_id=RECONCILE_JOB_ID, deduplicate=True, days=days
 	)
 	return {"status": "queued", "job_id": RECONCILE_JOB_ID}
+
+
+#: RQ job id of a backfill's start asked for over the web (one queued at a time)
+BACKFILL_JOB_ID = "o2o_sync::backfill-start"
+
+
+@frappe.whitelist(methods=["POST"])
+def backfill(from_date=None, jobs=None) -> dict:
+	"""Read the portal's history in parallel parts (issue 13; `backfill.start_backfill`).
+
+	Args: `from_date` ("YYYY-MM-DD", Asia/Kolkata), the cut-over (stored in the settings);
+	`jobs`, how many parts, run as separate long-queue jobs (default: the long-queue workers
+	of the bench, at least 1). Returns `start_backfill`'s `{"backfill", "total", "parts",
+	"boundary"}` or `{"status": "busy" | "running"}`; over the web (desk, REST) the start runs
+	as a job: `{"status": "queued", "job_id"}`. Raises frappe.PermissionError as
+	`check_pull_request`, frappe.ValidationError for a bad date or number of parts,
+	ProcureUATConnectionError when the portal is unreachable (logged).
+	"""
+	from frappe.utils.background_jobs import is_job_enqueued
+
+	from o2o_sync.sync.backfill import start_backfill
+
+	from_date, _limit = check_pull_request(from_date, None)
+	if jobs not in (None, ""):
+		text = str(jobs).strip()
+		if isinstance(jobs, bool) or not text.isdigit() or not 1 <= int(text) <= 64:
+			frappe.throw(_("Parts must be a whole number from 1 to 64, not {0}").format(frappe.bold(text)))
+		jobs = int(text)
+	else:
+		jobs = None
+	if not in_web_request():
+		return start_backfill(from_date=from_date, jobs=jobs)
+	if is_job_enqueued(BACKFILL_JOB_ID):
+		return {"status": "busy", "job_id": BACKFILL_JOB_ID}
+	frappe.enqueue(
+		"o2o_sync.sync.backfill.start_backfill",
+		queue="long",
+		job_id=BACKFILL_JOB_ID,
+		deduplicate=True,
+		from_date=from_date,
+		jobs=jobs,
+	)
+	return {"status": "queued", "job_id": BACKFILL_JOB_ID}

@@ -27,7 +27,7 @@ from o2o_sync.constants import (
 	SYNC_LOG,
 	SYNC_MAPPING,
 )
-from o2o_sync.sync import run_marks
+from o2o_sync.sync import backfill_state, run_marks
 from o2o_sync.sync.jobs import pull_lock_name
 from o2o_sync.sync.scope import mapped_companies
 
@@ -199,7 +199,8 @@ def last_pull_status() -> dict:
 	"message", "creation"} of the newest "Pull Run" Sync Log row or None, "last_test": the same
 	of the newest "Test Connection" row or None, "portal_answered": True | False | None,
 	"portal_checked_at", "portal_message", "interrupted": what `run_marks.interrupted` says of
-	a pull run that died (None when none did)}`. The portal answered when its newest answer (a
+	a pull run that died (None when none did), "backfill": the running (else the latest)
+	parallel backfill's progress (`backfill_state.progress`) or None}`. The portal answered when its newest answer (a
 	pull that finished, i.e. `last_pull_at`, or a successful Test Connection) is not older than
 	its newest refusal (a failed Test Connection, or a failed "Pull Run" row after the last
 	finished pull: a run that could not reach the portal never sets `last_pull_at`); None
@@ -236,6 +237,7 @@ def last_pull_status() -> dict:
 		"last_pull_at": last_pull_at,
 		"last_pull_summary": settings.get("last_pull_summary"),
 		"interrupted": run_marks.interrupted(pull_lock_name()),
+		"backfill": backfill_state.progress(),
 		"last_run": row(last_run),
 		"last_test": row(last_test),
 		"portal_answered": answered,

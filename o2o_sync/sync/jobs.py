@@ -52,21 +52,34 @@ def pull_lock_name() -> str:
 
 
 @contextmanager
-def pull_lock(timeout: int = 0):
+def pull_lock(timeout: int = 0, during_backfill: bool = False):
 	"""Hold the site's pull lock: MariaDB `GET_LOCK(pull_lock_name(), timeout)` on the site's
 	own database connection, so it holds across every worker and host of the bench (a file
 	lock holds on one machine only). It is a session lock: commits and rollbacks inside keep
 	it, RELEASE_LOCK on the way out frees it, and a lost connection (a killed worker) frees
 	it at once, so it never outlives its holder.
 
+	While a parallel backfill runs (`backfill.running`), the lock answers busy too (its parts
+	own the portal's history until the boundary; the incremental pull runs after them), and
+	`backfill.watch` is called to resume a part whose job died; `during_backfill` (the
+	backfill's own start) takes it anyway.
+
 	Args: `timeout`, seconds to wait for a running pull (0: answer at once).
 	Raises LockTimeoutError (nothing logged: busy is an answer, not an error) when another
-	session holds it.
+	session holds it, or a backfill runs.
 	"""
+	from o2o_sync.sync import backfill_state as backfill
+
 	name = pull_lock_name()
 	got = frappe.db.sql("SELECT GET_LOCK(%s, %s)", (name, int(timeout)))[0][0]
 	if got != 1:
 		raise LockTimeoutError(f"another pull holds {name}")
+	if not during_backfill and (running := backfill.running()):
+		try:
+			backfill.watch()
+		finally:
+			frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))
+		raise LockTimeoutError(f"backfill {running} runs; the incremental pull follows it")
 	faults.remember_session_lock(name)  # a pull that reconnects takes it again (`faults.reconnect`)
 	try:
 		yield
@@ -80,8 +93,13 @@ def pull_lock(timeout: int = 0):
 
 def pull_running() -> bool:
 	"""True while a session holds the site's pull lock (`pull_lock`): a pull, reconciliation
-	or rescan runs, on any host of the bench (`IS_FREE_LOCK`, one statement; nothing taken)."""
-	return frappe.db.sql("SELECT IS_FREE_LOCK(%s)", (pull_lock_name(),))[0][0] != 1
+	or rescan runs, on any host of the bench (`IS_FREE_LOCK`, one statement; nothing taken),
+	or while a parallel backfill runs (`backfill.running`)."""
+	from o2o_sync.sync import backfill_state as backfill
+
+	return frappe.db.sql("SELECT IS_FREE_LOCK(%s)", (pull_lock_name(),))[0][0] != 1 or bool(
+		backfill.running()
+	)
 
 
 def run_pull(from_date=None, limit=None, on_batch=None, deadline=None, lock_timeout: int = 0) -> dict:

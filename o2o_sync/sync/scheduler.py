@@ -12,6 +12,7 @@ from frappe.utils import add_to_date, cint, getdate, now_datetime
 from frappe.utils.background_jobs import is_job_enqueued
 
 from o2o_sync.constants import F_SYNC_STATUS, PENDING, PURCHASE_INVOICE, SETTINGS
+from o2o_sync.sync import backfill_state as backfill
 from o2o_sync.sync.budget import job_deadline
 from o2o_sync.sync.desk import PULL_JOB_ID, queue_pull
 from o2o_sync.sync.engines import portal_client, push_engine, sync_enabled
@@ -53,7 +54,8 @@ def probe_portal_changes() -> dict | None:
 	the incremental pull only then (`desk.queue_pull`: the desk's pull job, one at a time).
 
 	Asks nothing while a pull is queued or running (its job queued or started, or the site's
-	pull lock held by any pull, reconciliation or rescan), or while the sync or the probe is
+	pull lock held by any pull, reconciliation or rescan), or a parallel backfill runs (then it
+	resumes a part whose job died, `backfill.watch`: `"resumed"`, the parts queued), or while the sync or the probe is
 	switched off in O2O Sync Settings. Returns None when switched off, else `{"changed": bool,
 	"queued": bool, "queries": int}` (`queries`, portal statements sent: 1, or 0 when a pull
 	was already on its way, then `"status": "busy"` too). Raises ProcureUATConnectionError when
@@ -61,6 +63,14 @@ def probe_portal_changes() -> dict | None:
 	"""
 	if not sync_enabled() or not probe_enabled():
 		return None
+	if backfill.running():  # its parts own the history; the incremental pull follows them
+		return {
+			"status": "busy",
+			"changed": False,
+			"queued": False,
+			"queries": 0,
+			"resumed": backfill.watch(),
+		}
 	if is_job_enqueued(PULL_JOB_ID) or pull_running():
 		return {"status": "busy", "changed": False, "queued": False, "queries": 0}
 	connection = frappe.db.get_single_value(SETTINGS, "database_connection")

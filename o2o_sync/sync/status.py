@@ -18,7 +18,7 @@ from o2o_sync.constants import (
 	SYNC_MAPPING,
 	SYNCED,
 )
-from o2o_sync.sync import run_marks
+from o2o_sync.sync import backfill_state, run_marks
 from o2o_sync.sync.frappe_port import FrappePort
 from o2o_sync.sync.jobs import pull_lock_name
 
@@ -61,6 +61,8 @@ def sync_status() -> dict:
 	run that died, else None), `"last_push"`: the latest push Sync Log row
 	(`{"at", "operation", "status", "message", "invoice", "procureuat_id"}`) or None,
 	`"pushes_24h"`: `{"Success": n, "Failed": n}` push rows of the last 24 hours,
+	`"backfill"`: the running (else the latest) parallel backfill's progress
+	(`backfill.progress`) or None,
 	`"cursor"`: `{"updated_at", "requisition_id"}` (the pull's watermark)}`. Raises
 	frappe.PermissionError without read permission on Sync Mapping.
 	"""
@@ -103,5 +105,6 @@ def sync_status() -> dict:
 			"procureuat_id": push["procureuat_id"],
 		},
 		"pushes_24h": pushes,
+		"backfill": backfill_state.progress(),
 		"cursor": _cursor(),
 	}

@@ -6,6 +6,7 @@ From `bench --site SITE console`::
 
         sync_utils.test_database_connection()
         sync_utils.bulk_sync_from_external(from_date="2026-04-01")
+        sync_utils.backfill(from_date="2024-04-01", jobs=4)  # the history, in parallel parts
         sync_utils.manual_sync_invoice_to_external("ACC-PINV-2026-00012")
         sync_utils.rescan_from_date("2026-10-01")  # read again from a date, nothing duplicated
         sync_utils.reconcile_now(days=7)  # compare with the portal, apply what the cursor missed
@@ -21,7 +22,9 @@ Nothing is defined here: each name is the function of the module that owns it, s
 - what the sync holds for a person and settling it: `resolution`; the state at a glance: `status`
 """
 
+from o2o_sync.sync.backfill_state import backfill_progress
 from o2o_sync.sync.desk import (
+	backfill,
 	bulk_sync_from_external,
 	manual_sync_invoice_to_external,
 	reconcile_now,
@@ -46,6 +49,8 @@ from o2o_sync.sync.scheduler import (
 from o2o_sync.sync.status import sync_status
 
 __all__ = [
+	"backfill",
+	"backfill_progress",
 	"bulk_sync_from_external",
 	"connection_config",
 	"field_maps",

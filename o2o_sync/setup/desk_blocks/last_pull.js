@@ -16,6 +16,20 @@ frappe
 		text("last-pull-at", when(status.last_pull_at));
 		text("summary", status.last_pull_summary || __("No pull has finished yet"));
 		text("interrupted", status.interrupted || "");
+		const fill = status.backfill;
+		text(
+			"backfill",
+			fill
+				? __("Backfill {0}: {1}; parts {2} of {3} done; invoices {4} of {5} read", [
+						fill.name,
+						__(fill.status),
+						fill.parts_done,
+						fill.parts,
+						fill.read,
+						fill.total,
+				  ])
+				: ""
+		);
 		const pill = $el("portal");
 		const states = {
 			true: ["green", __("Portal answered")],

@@ -8,9 +8,11 @@ Templates, Sync Mappings and Sync Logs the way ERPNext expects. By concern:
 - `masters`: Suppliers, Items, posting dates;
 - `invoices`: Purchase Invoices;
 - `tax_templates`: the pull's Item Tax Templates;
-- `push_reads`: what the push reads and writes back.
+- `push_reads`: what the push reads and writes back;
+- `backfill_rows`: a parallel backfill part's progress and reserved invoice names.
 """
 
+from o2o_sync.sync.frappe_port.backfill_rows import BackfillRows
 from o2o_sync.sync.frappe_port.bookkeeping import Bookkeeping, amendment_chain
 from o2o_sync.sync.frappe_port.invoices import Invoices, invoice_view
 from o2o_sync.sync.frappe_port.masters import Masters
@@ -21,7 +23,7 @@ from o2o_sync.sync.model import columns
 __all__ = ["FrappePort", "FrappePushPort", "amendment_chain", "invoice_view"]
 
 
-class FrappePort(Bookkeeping, Masters, Invoices, TaxTemplates):
+class FrappePort(Bookkeeping, BackfillRows, Masters, Invoices, TaxTemplates):
 	"""`port.ERPNextPort` over Frappe; one per run (it caches Item Tax Templates).
 
 	Args: the GST accounts of the settings (CGST/SGST/IGST of every entity): the tax rows

@@ -168,8 +168,9 @@ class Bookkeeping:
 			faults.reconnect()
 
 	def is_transient(self, error):
-		"""See `port.ERPNextPort.is_transient` and `faults.is_transient`."""
-		return faults.is_transient(error)
+		"""See `port.ERPNextPort.is_transient`, `faults.is_transient` and, in a backfill part,
+		`backfill_rows.BackfillRows.duplicate_is_transient`."""
+		return faults.is_transient(error) or self.duplicate_is_transient(error)
 
 	# ------------------------------------------------------------ the pull cursor
 
@@ -302,7 +303,9 @@ class Bookkeeping:
 		# why it is held, only while it is (a push or pull that settles it need not know the field)
 		values["held_reason"] = record.held_reason if record.status == CONFLICT else None
 		inserted_status = self._transaction_facts()
-		if not record.name:
+		# a backfill part owns its requisitions (`engine.pull.backfill`): its plain read stands,
+		# and a locking read of a missing key would take a gap lock the other parts' inserts wait on
+		if not record.name and not self.parallel:
 			# a locking read: it sees a mapping another job committed after this transaction
 			# began (a push job and its retry at once), which a plain read's snapshot would not,
 			# so it is updated rather than inserted twice

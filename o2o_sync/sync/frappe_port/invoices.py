@@ -250,10 +250,15 @@ class Invoices:
 		# empty either way (`Document._set_defaults`), and a new_doc costs a second copy of them
 		doc = frappe.get_doc(values)
 		doc.flags.o2o_from_pull = True
-		doc.insert(ignore_permissions=True)
-		self._check_templates(doc, spec)
-		if submit:
-			doc.submit()
+		reserved = self.reserved_invoice_name()  # a backfill part's (`backfill_rows`), else None
+		try:
+			doc.insert(ignore_permissions=True, set_name=reserved)
+			self._check_templates(doc, spec)
+			if submit:
+				doc.submit()
+		except Exception:
+			self.give_back_invoice_name(reserved)  # the savepoint takes the insert back
+			raise
 		self.note_invoice_status(doc.name, SYNCED)
 		return self._state(doc)
 

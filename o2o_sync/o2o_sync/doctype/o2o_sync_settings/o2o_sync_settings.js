@@ -244,3 +244,107 @@ Object.assign(o2o_sync.settings, {
 			});
 	},
 });
+
+// Parallel backfill (o2o_sync/sync/backfill.py): the portal's history read in parts, one
+// long-queue job each; its progress (parts done, invoices read of those counted at its start)
+// shows at the top of the form and refreshes while it runs. Managers start it; it runs as a job.
+frappe.ui.form.on("O2O Sync Settings", {
+	refresh(frm) {
+		o2o_sync.settings.show_backfill(frm);
+		if (!o2o_sync.is_manager() || frm.is_new()) return;
+		frm.add_custom_button(
+			__("Backfill in parallel"),
+			() => o2o_sync.settings.start_backfill(frm),
+			__("Cursor")
+		);
+	},
+});
+
+Object.assign(o2o_sync.settings, {
+	BACKFILL_REFRESH_MS: 5000,
+
+	show_backfill(frm) {
+		clearTimeout(o2o_sync.settings.backfill_timer);
+		frappe
+			.xcall("o2o_sync.sync.backfill_state.backfill_progress")
+			.then((p) => {
+				if (!p || frm.doc.doctype !== "O2O Sync Settings") return;
+				const running = p.status === "Running";
+				const percent = p.total ? Math.floor((100 * p.read) / p.total) : running ? 0 : 100;
+				const message = __(
+					"Backfill {0}: {1}; parts {2} of {3} done; invoices {4} of {5} read; created {6}, failed {7}",
+					[
+						p.name,
+						__(p.status),
+						p.parts_done,
+						p.parts,
+						p.read,
+						p.total,
+						p.created,
+						p.failed,
+					]
+				);
+				frm.dashboard.progress_area?.body?.empty?.();
+				frm.dashboard.add_progress(__("Backfill"), percent, message);
+				const area = frm.dashboard.progress_area && frm.dashboard.progress_area.body;
+				if (area) area.attr("data-o2o-backfill", p.status);
+				if (running) {
+					o2o_sync.settings.backfill_timer = setTimeout(() => {
+						if (cur_frm === frm) o2o_sync.settings.show_backfill(frm);
+					}, o2o_sync.settings.BACKFILL_REFRESH_MS);
+				}
+			})
+			.catch(() => {});
+	},
+
+	start_backfill(frm) {
+		frappe.prompt(
+			[
+				{
+					fieldname: "from_date",
+					fieldtype: "Date",
+					label: __("From date (cut-over)"),
+					default: frm.doc.pull_from_date,
+					description: __(
+						"Invoices dated before it are never pulled; kept for the runs that follow. Empty: the settings' own."
+					),
+				},
+				{
+					fieldname: "jobs",
+					fieldtype: "Int",
+					label: __("Parts"),
+					description: __(
+						"Read at once by separate background jobs on the long queue. Empty: one per long-queue worker of the bench."
+					),
+				},
+			],
+			(values) => {
+				frappe
+					.call({
+						method: "o2o_sync.sync.desk.backfill",
+						type: "POST",
+						args: { from_date: values.from_date || null, jobs: values.jobs || null },
+						freeze: true,
+					})
+					.then((r) => {
+						const result = r.message || {};
+						if (result.status !== "queued") {
+							frappe.msgprint(
+								__("A backfill or a pull is already on its way; see its progress here.")
+							);
+						} else {
+							frappe.show_alert({
+								message: __(
+									"Backfill queued: it counts the portal's invoices, then its parts start."
+								),
+								indicator: "green",
+							});
+						}
+						setTimeout(() => o2o_sync.settings.show_backfill(frm), 2000);
+					});
+			},
+			__("Backfill in parallel"),
+			__("Start")
+		);
+	},
+});
