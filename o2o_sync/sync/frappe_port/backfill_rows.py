@@ -13,7 +13,12 @@ job, as it has after any rolled-back insert elsewhere in ERPNext.
 """
 
 import frappe
-from frappe.model.naming import get_default_naming_series, has_custom_parser, parse_naming_series
+from frappe.model.naming import (
+	NamingSeries,
+	get_default_naming_series,
+	has_custom_parser,
+	parse_naming_series,
+)
 from frappe.utils import cint, now_datetime
 
 from o2o_sync.constants import PURCHASE_INVOICE
@@ -33,8 +38,9 @@ def _plain_series() -> str | None:
 	):
 		return None
 	series = get_default_naming_series(PURCHASE_INVOICE)
-	if not series or "#" not in series or "{" in series:
+	if not series or "{" in series:
 		return None
+	series = NamingSeries(series).series  # "ACC-PINV-.YYYY.-" counts with ".#####", as ERPNext's do
 	meta = frappe.get_meta(PURCHASE_INVOICE)
 	for part in filter(None, series.split(".")):
 		if part.startswith("#") or part in DATE_PARTS:
