@@ -43,6 +43,7 @@ class Store:
 	cursors: dict = field(default_factory=dict)  # Database Connection -> (change time, requisition id)
 	pulled: dict = field(default_factory=dict)  # Database Connection -> entity ids read from the start
 	logs: list = field(default_factory=list)
+	refreshed: str | None = None  # registry version no mapping is outdated for
 	parts: dict = field(default_factory=dict)  # backfill part -> {"cursor", "read", "counts", "done"}
 	closed_before: date | None = None
 	seq: int = 0
@@ -132,6 +133,12 @@ class InMemoryPort:
 	def save_backfill_part(self, part, cursor, read, counts, done):
 		self._begin()
 		self.s.parts[part] = {"cursor": cursor, "read": read, "counts": dict(counts), "done": done}
+
+	def refreshed_version(self):
+		return self.s.refreshed
+
+	def save_refreshed_version(self, version):
+		self.s.refreshed = version
 
 	def reserve_invoice_names(self, n):
 		"""Names come from the store's sequence at insert: nothing to reserve in memory."""

@@ -32,6 +32,10 @@ What it measures (and prints, and returns as a dict):
    random moment of the minute. Target p95 ≤ 75 s.
 8. Webhook latency: the same, by a signed call to `o2o_sync.api.portal_changed` through a
    real `bench serve` and a worker. Target p95 ≤ 10 s.
+9. Parallel backfill throughput with 1 and 2 long-queue workers on the same data (`backfill_figures`).
+   Target: 2 workers ≥ 1.5 × one.
+10. The pull's cost per invoice with 1,000 and 20,000 Sync Mappings on the site. Target: within 10 %.
+11. Peak memory of a worker during figure 9's backfills (20,000 invoices by default).
 
 For the run the site gets INR as its default currency and buying price list (see
 `scenarios.IndianDefaults`; the old values are put back), and the worker may cache bytecode
@@ -50,7 +54,7 @@ import traceback
 
 import frappe
 
-from o2o_sync.benchmarks import latency_figures
+from o2o_sync.benchmarks import backfill_figures, latency_figures
 from o2o_sync.benchmarks.environment import require_test_site, setup_environment
 from o2o_sync.benchmarks.harness import Worker, details, now, table
 from o2o_sync.benchmarks.latency_figures import bench_probe_cost, bench_probe_latency, bench_webhook_latency
@@ -68,6 +72,10 @@ def run(
 	n_probe_cost: int = 20,
 	n_probe_latency: int = 5,
 	n_webhook_latency: int = 20,
+	backfill_invoices: int = 20000,
+	mapping_invoices: int = 200,
+	mapping_small: int = 1000,
+	mapping_large: int = 20000,
 	seed: int = 20261121,
 	profile: bool = False,
 	worker_bytecode: bool = True,
@@ -83,7 +91,9 @@ def run(
 	`worker_bytecode` lets the worker cache compiled modules (see `harness.Worker`);
 	`n_probe_cost` unchanged probes timed, `n_probe_latency` invoices brought in by the minute's
 	probe (the bench's scheduler and a worker: about a minute each), `n_webhook_latency` by the
-	signed webhook (a web server and a worker); see `latency_figures`. 0 leaves a figure out.
+	signed webhook (a web server and a worker); see `latency_figures`; `backfill_invoices` for
+	figures 9 and 11, `mapping_invoices` per round at `mapping_small` and `mapping_large` Sync
+	Mappings for figure 10; see `backfill_figures`. 0 leaves a figure out.
 	Raises frappe.ValidationError on a site without `allow_tests` (it builds companies,
 	settings and site defaults of its own).
 	"""
@@ -124,6 +134,16 @@ def run(
 		if n_probe_latency:
 			results["probe_latency"] = bench_probe_latency(env, n=n_probe_latency, seed=seed)
 			print("probe latency done", flush=True)
+		if mapping_invoices:
+			results["mapping_scale"] = backfill_figures.bench_mapping_scale(
+				env, n=mapping_invoices, seed=seed, small=mapping_small, large=mapping_large
+			)
+			print(f"mapping scale done: {results['mapping_scale']}", flush=True)
+		if backfill_invoices:
+			results["backfill"] = backfill_figures.bench_backfill(
+				env, n=backfill_invoices, seed=seed + 9, bytecode=worker_bytecode
+			)
+			print("backfill done", flush=True)
 	except Exception:
 		failed = True
 		traceback.print_exc()
@@ -146,7 +166,7 @@ def run(
 	print()
 	print(details(results))
 	print()
-	print(table(results, latency_figures.rows(results)))
+	print(table(results, latency_figures.rows(results) + backfill_figures.rows(results)))
 	print(f"(whole benchmark: {results['total_s']} s)", flush=True)
 	if failed:
 		raise SystemExit(1)

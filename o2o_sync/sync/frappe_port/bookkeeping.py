@@ -259,6 +259,19 @@ class Bookkeeping:
 		)
 		return [self._record(r) for r in rows]
 
+	def _refreshed_key(self) -> str:
+		return f"o2o_sync:registry_refreshed:{self._connection()}"
+
+	def refreshed_version(self):
+		"""See `port.ERPNextPort.refreshed_version`: kept in Frappe's cache (a lost cache costs
+		one search more); every Sync Mapping is written with the running registry."""
+		value = frappe.cache.get_value(self._refreshed_key())
+		return value if isinstance(value, str) else None
+
+	def save_refreshed_version(self, version):
+		"""See `port.ERPNextPort.save_refreshed_version`."""
+		frappe.cache.set_value(self._refreshed_key(), version)
+
 	def mappings_outdated(self, version, limit):
 		"""Up to `limit` Synced Sync Mappings of a draft or submitted Purchase Invoice whose
 		snapshot carries another registry version than `version` (`merge.registry_version`),

@@ -141,6 +141,13 @@ class ERPNextPort(Protocol):
 	def save_pulled_entities(self, entity_ids: set[str]) -> None:
 		"""Replace that list (in the current transaction)."""
 
+	def refreshed_version(self) -> str | None:
+		"""The column registry version (`merge.registry_version`) no Synced mapping was found
+		outdated for (`save_refreshed_version`), None when not known."""
+
+	def save_refreshed_version(self, version: str) -> None:
+		"""Remember that no Synced mapping is outdated for `version` (see `refresh`)."""
+
 	def save_backfill_part(self, part: str, cursor: tuple, read: int, counts: dict, done: bool) -> None:
 		"""Save a parallel backfill part's progress (`engine.pull.backfill`) in the current
 		transaction: its cursor ((portal change time, requisition id)), invoices read, counts
