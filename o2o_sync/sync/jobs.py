@@ -102,7 +102,14 @@ def pull_running() -> bool:
 	)
 
 
-def run_pull(from_date=None, limit=None, on_batch=None, deadline=None, lock_timeout: int = 0) -> dict:
+def run_pull(
+	from_date=None,
+	limit=None,
+	on_batch=None,
+	deadline=None,
+	lock_timeout: int = 0,
+	continuation: tuple[str, dict] = ("o2o_sync.sync.jobs.continue_pull", {}),
+) -> dict:
 	"""Pull ProcureUAT invoices into Purchase Invoices, one run at a time (contract, "Pull").
 
 	Args: `from_date` ("YYYY-MM-DD" or a date, Asia/Kolkata), the cut-over: invoices dated
@@ -113,10 +120,13 @@ def run_pull(from_date=None, limit=None, on_batch=None, deadline=None, lock_time
 	job, half of its queue's timeout from now, `budget.job_deadline`; else none): a run that
 	stops there enqueues its continuation (`continue_pull`, one at a time) and ends.
 	`lock_timeout`, seconds to wait for a pull holding the lock (0: answer busy at once).
+	`continuation`, (dotted path, keyword arguments) of the job that goes on (the desk's
+	pull names its own, which keeps telling the user who clicked; `pull_progress`).
 	Returns the engine's counts `{"created", "updated", "unchanged", "cancelled", "failed",
 	"linked", "conflict", "deleted", "skipped", "batches"}` (also stored, with the time, as the
 	settings' `last_pull_at` / `last_pull_summary`), or `{"status": "busy"}` when another pull
-	holds the lock. A run that finds the previous one died first says so (`run_marks`).
+	holds the lock; with `"continued": 1` when it stopped at its deadline and queued its
+	continuation. A run that finds the previous one died first says so (`run_marks`).
 	Raises ProcureUATConnectionError when the portal is unreachable, after rolling the run
 	back and writing a failed "Pull Run" Sync Log row.
 	"""
@@ -150,11 +160,14 @@ def run_pull(from_date=None, limit=None, on_batch=None, deadline=None, lock_time
 				SETTINGS, {"last_pull_at": now_datetime(), "last_pull_summary": summary}
 			)
 			if not engine.finished:  # queued as this commits; it waits for this run's lock
-				enqueue_continuation("o2o_sync.sync.jobs.continue_pull", PULL_CONTINUE_JOB_ID)
+				method, kwargs = continuation
+				enqueue_continuation(method, PULL_CONTINUE_JOB_ID, **kwargs)
 			frappe.db.commit()  # nosemgrep: the run's bookkeeping is committed with its summary
 	except LockTimeoutError:
 		return {"status": "busy"}
 	notify_held_quietly()  # each new conflict (and an invoice failing for a day) reaches a person, once
+	if not engine.finished:
+		counts["continued"] = 1
 	return counts
 
 

@@ -11,7 +11,7 @@ its own progress (`commands.py`) through the same `PullEngine.on_batch` hook.
 import frappe
 from frappe import _
 
-from o2o_sync.sync.jobs import run_pull
+from o2o_sync.sync.jobs import CONTINUE_LOCK_WAIT, run_pull
 
 #: the realtime event of a desk pull (`frappe.realtime.on` in o2o_sync_settings.js)
 PULL_PROGRESS_EVENT = "o2o_sync_pull_progress"
@@ -44,27 +44,42 @@ def publish(user: str, message: dict) -> None:
 	frappe.publish_realtime(PULL_PROGRESS_EVENT, message, user=user)
 
 
-def run_pull_job(from_date=None, limit=None) -> dict:
+def run_pull_job(from_date=None, limit=None, user=None, lock_timeout: int = 0) -> dict:
 	"""Background job of the desk's **Pull now** (`desk.enqueue_pull`): `jobs.run_pull`,
-	telling the session user (who clicked) each batch and the end.
+	telling the session user (who clicked; `user` in a continuation) each batch and the end.
 
 	Events: `batch_message` after each batch; then `{"stage": "done", "counts", "summary"}`,
-	`{"stage": "busy", "message"}` when another pull held the lock, or `{"stage": "failed",
-	"message"}` when the run raised (the portal unreachable; the error is re-raised, so the
-	job is marked failed and the Sync Log has its row). Returns what `run_pull` returns.
+	`{"stage": "continued", ...}` (a batch event) when the run stopped at its time budget and
+	this job's continuation goes on telling the same user, `{"stage": "busy", "message"}` when
+	another pull held the lock, or `{"stage": "failed", "message"}` when the run raised (the
+	portal unreachable; the error is re-raised, so the job is marked failed and the Sync Log
+	has its row). Returns what `run_pull` returns.
 	"""
-	user = frappe.session.user
+	user = user or frappe.session.user
 	limit = int(limit) if limit else None
+	last = [{}, 0, 0]
 
 	def on_batch(counts, read, batches):
+		last[:] = [counts, read, batches]
 		publish(user, batch_message(counts, read, batches, limit))
 
 	try:
-		counts = run_pull(from_date=from_date, limit=limit, on_batch=on_batch)
+		counts = run_pull(
+			from_date=from_date,
+			limit=limit,
+			on_batch=on_batch,
+			lock_timeout=lock_timeout,
+			continuation=(
+				"o2o_sync.sync.pull_progress.run_pull_job",
+				{"user": user, "lock_timeout": CONTINUE_LOCK_WAIT},
+			),
+		)
 	except Exception as e:
 		publish(user, {"stage": "failed", "message": str(e)})
 		raise
-	if counts.get("status") == "busy":
+	if counts.get("continued"):
+		publish(user, {**batch_message(*last, limit), "stage": "continued"})
+	elif counts.get("status") == "busy":
 		publish(
 			user,
 			{

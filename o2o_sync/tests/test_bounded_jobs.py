@@ -126,6 +126,98 @@ class TestBoundedJobs(PullTestCase):
 		self.assertTrue(runs[-1].startswith("Pull finished: "), runs)
 		self.assertEqual(frappe.get_all(SYNC_LOG, filters=self.mine(status="Failed"), pluck="message"), [])
 
+	def test_a_reconciliation_continues_itself_within_a_tiny_queue_timeout(self):
+		from o2o_sync.setup.portal_rows import db_now
+		from o2o_sync.sync.frappe_port import FrappePort
+		from o2o_sync.sync.jobs import RECONCILE_CONTINUE_JOB_ID
+
+		config_path = os.path.join(frappe.utils.get_bench_path(), "sites", "common_site_config.json")
+		with open(config_path) as f:
+			original = f.read()
+		config = json.loads(original)
+		config["workers"] = {"long": {"timeout": LONG_TIMEOUT}}
+		for job_id in (f"{RECONCILE_CONTINUE_JOB_ID}-a", f"{RECONCILE_CONTINUE_JOB_ID}-b"):
+			if job := get_job(job_id):
+				job.delete()
+		try:
+			with open(config_path, "w") as f:
+				json.dump(config, f, indent=1)
+			ids = self.seed(120)
+			# the cursor passed them without applying them (a row committed late): the
+			# reconciliation's to find
+			port = FrappePort()
+			port.save_cursor(db_now(self.env.conn), 0)
+			frappe.db.commit()
+			self.worker = Worker(queues="long").start()
+			frappe.enqueue("o2o_sync.sync.jobs.run_reconcile", queue="long")
+			frappe.db.commit()
+
+			def done():
+				rows = frappe.get_all(SYNC_LOG, filters=self.mine(operation="Reconcile"), pluck="message")
+				return self.mapped() == len(ids) and any(m.startswith("Reconcile since") for m in rows)
+
+			wait_for(
+				done, what=lambda: f"120 invoices reconciled by continuing jobs; {self.worker.log_tail()}"
+			)
+		finally:
+			with open(config_path, "w") as f:
+				f.write(original)
+		self.assert_each_once(ids)
+		rows = frappe.get_all(
+			SYNC_LOG, filters=self.mine(operation="Reconcile"), pluck="message", order_by="creation"
+		)
+		self.assertGreaterEqual(len([m for m in rows if "stopped at its time budget" in m]), 1, rows)
+		self.assertEqual(frappe.get_all(SYNC_LOG, filters=self.mine(status="Failed"), pluck="message"), [])
+
+	def test_pull_now_keeps_telling_its_user_across_continuations(self):
+		from frappe.utils.background_jobs import get_redis_connection_without_auth
+
+		from o2o_sync.sync.pull_progress import PULL_PROGRESS_EVENT
+
+		config_path = os.path.join(frappe.utils.get_bench_path(), "sites", "common_site_config.json")
+		with open(config_path) as f:
+			original = f.read()
+		config = json.loads(original)
+		config["workers"] = {"long": {"timeout": LONG_TIMEOUT}}
+		events = get_redis_connection_without_auth().pubsub()
+		events.subscribe("events")  # what the socket.io server relays to the desk
+		stages = []
+		try:
+			with open(config_path, "w") as f:
+				json.dump(config, f, indent=1)
+			ids = self.seed(120)
+			self.worker = Worker(queues="long").start()
+			frappe.set_user("Administrator")
+			self.assertEqual(desk.enqueue_pull()["status"], "queued")
+			frappe.db.commit()
+
+			def told_done():
+				while message := events.get_message(timeout=0.1):
+					if message["type"] != "message":
+						continue
+					data = json.loads(message["data"])
+					if (
+						data.get("event") == PULL_PROGRESS_EVENT
+						and data.get("namespace") == frappe.local.site
+					):
+						stages.append((data["message"]["stage"], data["room"]))
+				return any(stage == "done" for stage, _room in stages)
+
+			wait_for(
+				told_done,
+				what=lambda: f"the desk's pull told done; stages {stages}; {self.worker.log_tail()}",
+			)
+		finally:
+			events.close()
+			with open(config_path, "w") as f:
+				f.write(original)
+		self.assert_each_once(ids)
+		kinds = [stage for stage, _room in stages]
+		self.assertIn("continued", kinds)  # a job stopped at its budget and said so
+		self.assertEqual(kinds[-1], "done")
+		self.assertIn("batch", kinds[kinds.index("continued") + 1 :])  # the continuation told the same user
+		self.assertEqual({room for _stage, room in stages}, {f"user:{frappe.session.user}"})
+
 	def test_a_killed_pull_is_noticed_and_pull_now_is_free_again(self):
 		ids = self.seed(150)
 		self.worker = Worker(queues="long").start()

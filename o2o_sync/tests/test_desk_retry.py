@@ -171,8 +171,23 @@ class TestPullNowProgress(FrappeTestCase):
 				frappe.set_user("Administrator")
 		return result, sent
 
+	def test_a_run_stopped_at_its_budget_says_it_goes_on_and_its_continuation_tells_the_same_user(self):
+		seen = {}
+
+		def fake_run_pull(from_date=None, limit=None, on_batch=None, continuation=None, **kwargs):
+			seen["continuation"] = continuation
+			on_batch({"created": 5, "updated": 0, "failed": 0}, 5, 1)
+			return {"created": 5, "updated": 0, "failed": 0, "batches": 1, "continued": 1}
+
+		_result, sent = self.run_job(fake_run_pull)
+		self.assertEqual([m["stage"] for _e, m, _u in sent], ["batch", "continued"])
+		self.assertEqual(sent[-1][1]["read"], 5)
+		method, kwargs = seen["continuation"]
+		self.assertEqual(method, "o2o_sync.sync.pull_progress.run_pull_job")
+		self.assertEqual(kwargs["user"], "Administrator")
+
 	def test_each_batch_then_the_summary_to_the_user_who_started_it(self):
-		def fake_run_pull(from_date=None, limit=None, on_batch=None):
+		def fake_run_pull(from_date=None, limit=None, on_batch=None, **kwargs):
 			self.assertEqual(limit, 30)
 			on_batch({"created": 10, "updated": 0, "failed": 0}, 10, 1)
 			on_batch({"created": 18, "updated": 1, "failed": 1}, 20, 2)

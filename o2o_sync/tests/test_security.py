@@ -50,6 +50,7 @@ READ_ONLY = {
 	"o2o_sync.sync.resolution.get_conflict",
 	"o2o_sync.sync.resolution.list_conflicts",
 	"o2o_sync.sync.status.sync_status",
+	"o2o_sync.sync.backfill_state.backfill_progress",
 }
 DESK = "o2o_sync.sync.desk"
 

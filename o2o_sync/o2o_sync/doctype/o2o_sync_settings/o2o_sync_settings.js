@@ -96,19 +96,22 @@ Object.assign(o2o_sync.settings, {
 
 	on_pull_event(data) {
 		const title = o2o_sync.settings.PULL_TITLE;
-		if (data.stage === "batch") {
+		if (data.stage === "batch" || data.stage === "continued") {
 			const total = data.limit || Math.max(data.read, 1) * 2;
 			frappe.show_progress(
 				title,
 				data.read,
 				total,
-				__("Batch {0}: invoices read {1}, created {2}, updated {3}, failed {4}", [
-					data.batches,
-					data.read,
-					data.created,
-					data.updated,
-					data.failed,
-				])
+				(data.stage === "continued"
+					? __("Going on in another background job (a job's time is bounded). ")
+					: "") +
+					__("Batch {0}: invoices read {1}, created {2}, updated {3}, failed {4}", [
+						data.batches,
+						data.read,
+						data.created,
+						data.updated,
+						data.failed,
+					])
 			);
 			return;
 		}
