@@ -78,6 +78,19 @@ def show(data, indent: int = 0) -> list[str]:
 	return [f"{pad}{data}"]
 
 
+def option_date(value: str | None) -> str | None:
+	"""`--from-date` as "YYYY-MM-DD" (None when not given); a usage error naming the option when
+	it is no date. Call on the site (Frappe's `getdate`)."""
+	if not value:
+		return None
+	from frappe.utils import getdate
+
+	try:
+		return str(getdate(value))
+	except Exception:
+		raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--from-date") from None
+
+
 def progress_line(counts: dict, read: int, batches: int, limit: int | None) -> str:
 	"""One `o2o-pull` progress line: a bar when the limit is known, then the counts so far."""
 	done = f"batch {batches}: read {read}"
@@ -116,18 +129,10 @@ def o2o_pull(context, from_date=None, limit=None):
 	portal did not answer, 2 when another pull is running.
 	"""
 	with on_site(context):
-		from frappe.utils import getdate
-
 		from o2o_sync.sync.jobs import run_pull
 		from o2o_sync.sync.pull_progress import summary_text
 
-		if from_date:
-			try:
-				from_date = str(getdate(from_date))
-			except Exception:
-				raise click.BadParameter(
-					f"{from_date!r} is not a date (YYYY-MM-DD)", param_hint="--from-date"
-				)
+		from_date = option_date(from_date)
 
 		def on_batch(counts, read, batches):
 			click.echo(progress_line(counts, read, batches, limit))
@@ -178,17 +183,10 @@ def o2o_backfill(context, from_date=None, jobs=None, wait=False):
 
 	with on_site(context):
 		import frappe
-		from frappe.utils import getdate
 
 		from o2o_sync.sync import backfill
 
-		if from_date:
-			try:
-				from_date = str(getdate(from_date))
-			except Exception:
-				raise click.BadParameter(
-					f"{from_date!r} is not a date (YYYY-MM-DD)", param_hint="--from-date"
-				)
+		from_date = option_date(from_date)
 		try:
 			started = backfill.start_backfill(from_date=from_date, jobs=jobs)
 		except Exception as e:

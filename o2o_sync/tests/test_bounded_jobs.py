@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import time
+from contextlib import contextmanager
 
 import frappe
 import psutil
@@ -24,6 +25,24 @@ from o2o_sync.tests.test_pull_integration import PullTestCase
 
 #: seconds of the long queue's timeout in the test: each pull job may use half
 LONG_TIMEOUT = 12
+
+
+@contextmanager
+def tiny_long_queue():
+	"""The long queue's timeout at `LONG_TIMEOUT` seconds (common_site_config.json's `workers`,
+	as Frappe reads it) for the block, then the file as it was."""
+	config_path = os.path.join(frappe.utils.get_bench_path(), "sites", "common_site_config.json")
+	with open(config_path) as f:
+		original = f.read()
+	config = json.loads(original)
+	config["workers"] = {"long": {"timeout": LONG_TIMEOUT}}
+	try:
+		with open(config_path, "w") as f:
+			json.dump(config, f, indent=1)
+		yield
+	finally:
+		with open(config_path, "w") as f:
+			f.write(original)
 
 
 def wait_for(condition, seconds=300, step=0.5, what="condition"):
@@ -82,14 +101,7 @@ class TestBoundedJobs(PullTestCase):
 		self.assertEqual(now - self.invoices_before, len(ids))  # no invoice left behind twice
 
 	def test_a_pull_continues_itself_within_a_tiny_queue_timeout(self):
-		config_path = os.path.join(frappe.utils.get_bench_path(), "sites", "common_site_config.json")
-		with open(config_path) as f:
-			original = f.read()
-		config = json.loads(original)
-		config["workers"] = {"long": {"timeout": LONG_TIMEOUT}}
-		try:
-			with open(config_path, "w") as f:
-				json.dump(config, f, indent=1)
+		with tiny_long_queue():
 			ids = self.seed(120)
 			self.worker = Worker(queues="long").start()
 			frappe.enqueue("o2o_sync.sync.jobs.continue_pull", queue="long")
@@ -114,9 +126,6 @@ class TestBoundedJobs(PullTestCase):
 			wait_for(
 				done, what=f"120 invoices pulled by continuing jobs; worker log:\n{self.worker.log_tail()}"
 			)
-		finally:
-			with open(config_path, "w") as f:
-				f.write(original)
 		self.assert_each_once(ids)
 		runs = frappe.get_all(
 			SYNC_LOG, filters=self.mine(operation="Pull Run"), pluck="message", order_by="creation"
@@ -131,17 +140,10 @@ class TestBoundedJobs(PullTestCase):
 		from o2o_sync.sync.frappe_port import FrappePort
 		from o2o_sync.sync.jobs import RECONCILE_CONTINUE_JOB_ID
 
-		config_path = os.path.join(frappe.utils.get_bench_path(), "sites", "common_site_config.json")
-		with open(config_path) as f:
-			original = f.read()
-		config = json.loads(original)
-		config["workers"] = {"long": {"timeout": LONG_TIMEOUT}}
 		for job_id in (f"{RECONCILE_CONTINUE_JOB_ID}-a", f"{RECONCILE_CONTINUE_JOB_ID}-b"):
 			if job := get_job(job_id):
 				job.delete()
-		try:
-			with open(config_path, "w") as f:
-				json.dump(config, f, indent=1)
+		with tiny_long_queue():
 			ids = self.seed(120)
 			# the cursor passed them without applying them (a row committed late): the
 			# reconciliation's to find
@@ -159,9 +161,6 @@ class TestBoundedJobs(PullTestCase):
 			wait_for(
 				done, what=lambda: f"120 invoices reconciled by continuing jobs; {self.worker.log_tail()}"
 			)
-		finally:
-			with open(config_path, "w") as f:
-				f.write(original)
 		self.assert_each_once(ids)
 		rows = frappe.get_all(
 			SYNC_LOG, filters=self.mine(operation="Reconcile"), pluck="message", order_by="creation"
@@ -174,17 +173,10 @@ class TestBoundedJobs(PullTestCase):
 
 		from o2o_sync.sync.pull_progress import PULL_PROGRESS_EVENT
 
-		config_path = os.path.join(frappe.utils.get_bench_path(), "sites", "common_site_config.json")
-		with open(config_path) as f:
-			original = f.read()
-		config = json.loads(original)
-		config["workers"] = {"long": {"timeout": LONG_TIMEOUT}}
 		events = get_redis_connection_without_auth().pubsub()
 		events.subscribe("events")  # what the socket.io server relays to the desk
 		stages = []
-		try:
-			with open(config_path, "w") as f:
-				json.dump(config, f, indent=1)
+		with tiny_long_queue():
 			ids = self.seed(120)
 			self.worker = Worker(queues="long").start()
 			frappe.set_user("Administrator")
@@ -207,10 +199,7 @@ class TestBoundedJobs(PullTestCase):
 				told_done,
 				what=lambda: f"the desk's pull told done; stages {stages}; {self.worker.log_tail()}",
 			)
-		finally:
-			events.close()
-			with open(config_path, "w") as f:
-				f.write(original)
+		events.close()
 		self.assert_each_once(ids)
 		kinds = [stage for stage, _room in stages]
 		self.assertIn("continued", kinds)  # a job stopped at its budget and said so
