@@ -207,6 +207,12 @@ def _counts(part: str) -> dict:
 	}
 
 
+def finish_backfill(backfill: str) -> None:
+	"""Job: end a backfill whose parts are all done (`_finish`), queued by `backfill_state.
+	watch` when the last part's job died before writing the end."""
+	_finish(backfill)
+
+
 def _finish(backfill: str) -> None:
 	"""When every part is done: mark the backfill Done with its totals, say so in the Sync
 	Log and hand over to the incremental pull (queued, deduplicated). The backfill's row is

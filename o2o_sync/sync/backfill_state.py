@@ -82,10 +82,21 @@ def part_totals(backfill: str) -> dict:
 def watch() -> list[str]:
 	"""Queue again each part of the running backfill whose job died (RQ's timeout, a lost host,
 	`kill -9`): not done, its lock free, no job of it waiting in the queue, and no page for
-	`STALE_SECONDS`. Each gets a Failed "Backfill" Sync Log row. Called every minute by the
+	`STALE_SECONDS`. Each gets a Failed "Backfill" Sync Log row. When every part is done but
+	the backfill is not (its end was never written), queues that end (`backfill.finish_backfill`). Called every minute by the
 	probe and by every pull that finds the backfill running. Returns the parts queued."""
 	backfill = running()
 	if not backfill:
+		return []
+	if not frappe.db.exists(PART, {"parent": backfill, "parenttype": BACKFILL, "status": ["!=", DONE]}):
+		# every part done, the end not written (the last part's job died in `_finish`): end it
+		frappe.enqueue(
+			"o2o_sync.sync.backfill.finish_backfill",
+			queue="long",
+			job_id=f"o2o_sync::backfill-finish::{backfill}",
+			deduplicate=True,
+			backfill=backfill,
+		)
 		return []
 	stale = add_to_date(now_datetime(), seconds=-STALE_SECONDS)
 	started = get_datetime(frappe.db.get_value(BACKFILL, backfill, "started_at"))

@@ -198,6 +198,37 @@ class TestBackfill(PullTestCase):
 		)
 		self.assertTrue(failed and all("ended without finishing" in m for m in failed), failed)
 
+	def test_a_backfill_whose_parts_are_done_but_not_its_end_is_ended_by_the_watch(self):
+		from frappe.utils.background_jobs import get_job, is_job_enqueued
+
+		doc = frappe.get_doc(
+			{
+				"doctype": backfill_state.BACKFILL,
+				"status": "Running",
+				"total": 3,
+				"jobs": 1,
+				"boundary": "2026-12-01 10:00:00",
+				"started_at": now_datetime(),
+				"parts": [
+					{"part_no": 1, "first_id": 0, "last_id": 9, "total": 3, "read_count": 3, "status": "Done"}
+				],
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.commit()
+		job_id = f"o2o_sync::backfill-finish::{doc.name}"
+		try:
+			self.assertEqual(backfill_state.watch(), [])
+			frappe.db.commit()
+			self.assertTrue(is_job_enqueued(job_id))
+			backfill.finish_backfill(doc.name)  # what the queued job runs
+		finally:  # no worker here: nothing of it may wait for a later test's worker
+			for leftover in (job_id, f"{jobs.PULL_CONTINUE_JOB_ID}-a", f"{jobs.PULL_CONTINUE_JOB_ID}-b"):
+				if job := get_job(leftover):
+					job.delete()
+		progress = backfill_state.progress(doc.name)
+		self.assertEqual((progress["status"], progress["read"], progress["parts_done"]), ("Done", 3, 1))
+		self.assertIsNone(backfill_state.running())
+
 	def test_only_a_manager_may_start_one_and_bad_parts_are_refused(self):
 		frappe.set_user("Guest")
 		try:
