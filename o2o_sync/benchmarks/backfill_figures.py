@@ -26,7 +26,9 @@ import psutil
 from o2o_sync.benchmarks.harness import Worker, now, table_row
 from o2o_sync.benchmarks.scenarios import seed_invoices
 from o2o_sync.constants import ORIGIN_PORTAL, PURCHASE_INVOICE, SYNC_MAPPING
+from o2o_sync.setup.portal_rows import db_now
 from o2o_sync.sync import backfill, backfill_state, jobs
+from o2o_sync.sync.engine.pull.run import CLOSED_SECONDS
 from o2o_sync.sync.sync_utils import bulk_sync_from_external
 
 #: requisition ids of the filler Sync Mappings (figure 10): far above any portal id of the run
@@ -169,11 +171,23 @@ def bench_mapping_scale(
 	windows = iter(range(1 + 2 * rounds))
 
 	def seed_after_the_cursor(k: int):
-		# each batch dated a day after the last (the pull reads what changed past its cursor)
+		"""`n` invoices dated a day after the last batch, changed on the portal now (whatever
+		the figures before left the cursor at), the portal's clock then past that second."""
 		day = WINDOWS_FROM + timedelta(days=next(windows))
-		seed_invoices(
+		ids = seed_invoices(
 			env, n, seed=seed + k, min_lines=1, max_lines=6, start_date=day, end_date=day + timedelta(hours=8)
 		)
+		marks = ", ".join(["%s"] * len(ids))
+		with env.conn.cursor() as cur:
+			cur.execute(f"UPDATE purchase_requisitions SET updated_at = NOW() WHERE id IN ({marks})", ids)
+			cur.execute(
+				f"UPDATE purchase_order_items SET updated_at = NOW() WHERE purchase_order_id IN ({marks})",
+				ids,
+			)
+		env.conn.commit()
+		closed = db_now(env.conn) + timedelta(seconds=CLOSED_SECONDS)
+		while db_now(env.conn) <= closed:
+			time.sleep(0.2)
 
 	try:
 		seed_after_the_cursor(7)
@@ -185,7 +199,10 @@ def bench_mapping_scale(
 				seed_after_the_cursor(1000 * r + len(size))
 				started = now()
 				counts = bulk_sync_from_external()
-				per[size].append(1000 * (now() - started) / max(1, counts.get("created", 0)))
+				written = counts.get("created", 0) + counts.get("failed", 0)
+				if written < n:  # every invoice of the batch is new to the pull: else no figure
+					raise RuntimeError(f"figure 10: {n} invoices seeded, the pull counted {counts}")
+				per[size].append(1000 * (now() - started) / written)
 	finally:
 		frappe.db.delete(SYNC_MAPPING, {"name": ["like", f"{FILLER_PREFIX}%"]})
 		frappe.db.commit()  # nosemgrep: the fillers go
