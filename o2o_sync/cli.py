@@ -152,7 +152,7 @@ def o2o_pull(context, from_date=None, limit=None):
 
 
 def backfill_line(progress: dict) -> str:
-	"""A backfill's progress (`backfill.backfill_progress`) on one line."""
+	"""A backfill's progress (`backfill_state.progress`) on one line."""
 	line = (
 		f"Backfill {progress['name']}: {progress['status']}, parts {progress['parts_done']} of {progress['parts']} done,"
 		f" invoices {progress['read']} of {progress['total']} read, created {progress['created']},"
@@ -184,7 +184,7 @@ def o2o_backfill(context, from_date=None, jobs=None, wait=False):
 	with on_site(context):
 		import frappe
 
-		from o2o_sync.sync import backfill
+		from o2o_sync.sync import backfill, backfill_state
 
 		from_date = option_date(from_date)
 		try:
@@ -210,7 +210,7 @@ def o2o_backfill(context, from_date=None, jobs=None, wait=False):
 		while True:
 			time.sleep(5)
 			frappe.db.rollback()  # a fresh snapshot of the parts' progress
-			progress = backfill.backfill_progress(started["backfill"])
+			progress = backfill_state.progress(started["backfill"])
 			click.echo(backfill_line(progress))
 			if progress["status"] != "Running":
 				break

@@ -229,6 +229,33 @@ class TestBackfill(PullTestCase):
 		self.assertEqual((progress["status"], progress["read"], progress["parts_done"]), ("Done", 3, 1))
 		self.assertIsNone(backfill_state.running())
 
+	def test_the_bench_command_starts_one_waits_for_it_and_refuses_a_second(self):
+		from o2o_sync.cli import EXIT_BUSY, EXIT_OK, o2o_backfill
+		from o2o_sync.tests.test_operator_cli import invoke
+
+		_ids, slices = self.seed(6)
+		self.workers_on_long(1)
+		result = invoke(o2o_backfill, "--jobs", "1", "--wait")
+		self.assertEqual(result.exit_code, EXIT_OK, (result.output, result.exception))
+		self.assertRegex(result.output, r"Backfill BF-\d+ started: \d+ portal invoice\(s\) changed before")
+		self.assertRegex(result.output, r"Done, parts 1 of 1 done, invoices (\d+) of \1 read")
+		wait_for(lambda: frappe.db.count(SYNC_MAPPING, self.mine()) == len(slices), what="the new invoices")
+		self.assert_each_once(slices)
+		# while one runs, a second is refused (exit 2) and the pull says busy
+		running = frappe.get_doc(
+			{
+				"doctype": backfill_state.BACKFILL,
+				"status": "Running",
+				"boundary": "2026-12-01 10:00:00",
+				"started_at": now_datetime(),
+				"parts": [{"part_no": 1, "first_id": 0, "last_id": 9, "status": "Queued"}],
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.commit()
+		result = invoke(o2o_backfill)
+		self.assertEqual(result.exit_code, EXIT_BUSY, result.output)
+		self.assertIn(f"backfill {running.name} is running", result.output)
+
 	def test_only_a_manager_may_start_one_and_bad_parts_are_refused(self):
 		frappe.set_user("Guest")
 		try:
