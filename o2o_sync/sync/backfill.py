@@ -18,8 +18,6 @@ Guarantees:
   older than `STALE_SECONDS`, with a Failed "Backfill" Sync Log row saying so.
 """
 
-from contextlib import contextmanager
-
 import frappe
 from frappe import _
 from frappe.utils import cint, get_datetime, getdate, now_datetime
@@ -41,6 +39,7 @@ from o2o_sync.sync.backfill_state import (
 from o2o_sync.sync.budget import enqueue_continuation, job_deadline
 from o2o_sync.sync.engine.pull.backfill import BackfillPart, PartState, plan_parts, prepare_suppliers
 from o2o_sync.sync.engines import pull_engine, pull_settings
+from o2o_sync.sync.frappe_port import faults
 from o2o_sync.sync.jobs import PULL_CONTINUE_JOB_ID, pull_lock
 from o2o_sync.sync.model.errors import ProcureUATConnectionError, TransientError
 
@@ -56,20 +55,9 @@ def long_workers() -> int:
 		return 1
 
 
-@contextmanager
 def part_lock(part: str):
-	"""Hold the part's lock (MariaDB GET_LOCK, freed at once with a killed worker's
-	connection); yields False without waiting when another job holds it."""
-	name = part_lock_name(part)
-	got = frappe.db.sql("SELECT GET_LOCK(%s, 0)", (name,))[0][0] == 1
-	try:
-		yield got
-	finally:
-		if got:
-			try:
-				frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))
-			except Exception:
-				pass  # the connection is gone, and the lock with it
+	"""The part's lock (`faults.session_lock`, not waiting): yields False when another job holds it."""
+	return faults.session_lock(part_lock_name(part))
 
 
 def start_backfill(from_date=None, jobs=None) -> dict:

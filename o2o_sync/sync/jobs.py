@@ -71,24 +71,13 @@ def pull_lock(timeout: int = 0, during_backfill: bool = False):
 	from o2o_sync.sync import backfill_state as backfill
 
 	name = pull_lock_name()
-	got = frappe.db.sql("SELECT GET_LOCK(%s, %s)", (name, int(timeout)))[0][0]
-	if got != 1:
-		raise LockTimeoutError(f"another pull holds {name}")
-	if not during_backfill and (running := backfill.running()):
-		try:
+	with faults.session_lock(name, timeout) as got:
+		if not got:
+			raise LockTimeoutError(f"another pull holds {name}")
+		if not during_backfill and (running := backfill.running()):
 			backfill.watch()
-		finally:
-			frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))
-		raise LockTimeoutError(f"backfill {running} runs; the incremental pull follows it")
-	faults.remember_session_lock(name)  # a pull that reconnects takes it again (`faults.reconnect`)
-	try:
+			raise LockTimeoutError(f"backfill {running} runs; the incremental pull follows it")
 		yield
-	finally:
-		faults.forget_session_lock(name)
-		try:
-			frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))
-		except Exception:
-			pass  # the connection is gone, and the lock went with it
 
 
 def pull_running() -> bool:

@@ -7,6 +7,8 @@ a lock wait timeout fails the statement; a lost or killed connection takes the o
 transaction with it. None of them says anything about the invoice being written.
 """
 
+from contextlib import contextmanager
+
 import frappe
 import pymysql
 
@@ -60,6 +62,27 @@ def remember_session_lock(name: str) -> None:
 def forget_session_lock(name: str) -> None:
 	"""The session released lock `name`."""
 	frappe.local.flags.get(SESSION_LOCKS, set()).discard(name)
+
+
+@contextmanager
+def session_lock(name: str, timeout: int = 0):
+	"""Hold MariaDB's user-level lock `name` (`GET_LOCK`, waiting up to `timeout` seconds) on
+	the site's connection: it holds across every worker and host of the bench, commits and
+	rollbacks inside keep it, a lost connection (a killed worker) frees it at once, and
+	`reconnect` takes it again. Yields True when taken, False when another session holds it;
+	released on the way out."""
+	got = frappe.db.sql("SELECT GET_LOCK(%s, %s)", (name, int(timeout)))[0][0] == 1
+	if got:
+		remember_session_lock(name)
+	try:
+		yield got
+	finally:
+		if got:
+			forget_session_lock(name)
+			try:
+				frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))
+			except Exception:
+				pass  # the connection is gone, and the lock went with it
 
 
 def reconnect() -> None:
