@@ -146,7 +146,18 @@ def run_backfill_part(backfill: str, part: str, attempt: int = 1) -> dict:
 		row = frappe.db.get_value(
 			PART,
 			part,
-			["part_no", "first_id", "last_id", "cursor_ts", "cursor_id", "read_count", "status"],
+			[
+				"part_no",
+				"first_id",
+				"last_id",
+				"cursor_ts",
+				"cursor_id",
+				"read_count",
+				"status",
+				"created_count",
+				"failed_count",
+				"other_count",
+			],
 			as_dict=True,
 		)
 		header = frappe.db.get_value(BACKFILL, backfill, ["status", "boundary"], as_dict=True)
@@ -162,7 +173,12 @@ def run_backfill_part(backfill: str, part: str, attempt: int = 1) -> dict:
 			last_id=cint(row.last_id),
 			cursor=(get_datetime(row.cursor_ts) if row.cursor_ts else None, cint(row.cursor_id)),
 			read=cint(row.read_count),
-			counts=_counts(part),
+			# what `save_backfill_part` saved: created, failed and the rest (read back as unchanged)
+			counts={
+				"created": cint(row.created_count),
+				"failed": cint(row.failed_count),
+				"unchanged": cint(row.other_count),
+			},
 		)
 		engine = pull_engine()
 		engine.port.parallel = True
@@ -184,15 +200,6 @@ def run_backfill_part(backfill: str, part: str, attempt: int = 1) -> dict:
 		else:
 			_finish(backfill)
 	return {"part": part, "read": state.read, "done": done}
-
-
-def _counts(part: str) -> dict:
-	row = frappe.db.get_value(PART, part, ["created_count", "failed_count", "other_count"], as_dict=True)
-	return {
-		"created": cint(row.created_count),
-		"failed": cint(row.failed_count),
-		"unchanged": cint(row.other_count),
-	}
 
 
 def finish_backfill(backfill: str) -> None:

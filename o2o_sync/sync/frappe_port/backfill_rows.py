@@ -70,7 +70,9 @@ class BackfillRows:
 		want = int(n) - len(pool)
 		if not self.parallel or want <= 0:
 			return
-		series = _plain_series()
+		if not hasattr(self, "_series"):  # once per port (a job): a query and the meta
+			self._series = _plain_series()
+		series = self._series
 		if series is None:
 			return
 		prefix = {}

@@ -84,10 +84,8 @@ def prepare_suppliers(engine, vendors: dict) -> int:
 	Returns how many vendors have a Supplier now."""
 	resolved = 0
 	for vendor_id in sorted(vendors):
-		vendor = vendors[vendor_id]
-		probe = _VendorOnly(vendor)
 		try:
-			engine.unit(partial(engine.masters.supplier, probe, vendor), set())
+			engine.unit(partial(engine.masters.supplier, _NoInvoice(), vendors[vendor_id]), set())
 			resolved += 1
 		except O2OSyncError:
 			engine.port.rollback()
@@ -95,11 +93,10 @@ def prepare_suppliers(engine, vendors: dict) -> int:
 
 
 @dataclass
-class _VendorOnly:
+class _NoInvoice:
 	"""What `masters.supplier` names an invoice by (`mapping.invoice_label`), when there is
 	none yet: its messages then name requisition 0."""
 
-	vendor: object
 	id: int = 0
 	invoice_number: str = ""
 
